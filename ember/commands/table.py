@@ -1,0 +1,241 @@
+"""The command table: every command declared once, with everything the server derives from it.
+
+A declaration gives name, arity, flags, key positions, ACL categories, group, since-version and a
+summary. From it come: dispatch and arity checks, COMMAND (INFO/DOCS/LIST/COUNT/GETKEYS), ACL
+categories, MULTI queuing rules, `denyoom`, write propagation and INFO commandstats. Adding a
+command is one `@command` declaration on its handler.
+
+Subcommands are declared as "container|sub" (e.g. "config|get"); the container itself is declared
+with `container()` and has no handler of its own, as in Redis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from ..protocol.errors import CommandError
+
+if TYPE_CHECKING:
+    from ..server.client import Client
+
+Handler = Callable[["Client", list[bytes]], Any]
+KeyFinder = Callable[[list[bytes]], list[int]]
+
+# Redis prints ACL categories in the order of its category table.
+ACL_CATEGORY_ORDER = (
+    "keyspace", "read", "write", "set", "sortedset", "list", "hash", "string", "bitmap",
+    "hyperloglog", "geo", "stream", "pubsub", "admin", "fast", "slow", "blocking", "dangerous",
+    "connection", "transaction", "scripting",
+)
+
+KNOWN_FLAGS = frozenset(
+    "write readonly denyoom module admin pubsub noscript blocking loading stale skip_monitor "
+    "skip_slowlog asking fast no_auth may_replicate sentinel only_sentinel no_mandatory_keys "
+    "protected touches_arbitrary_keys no_async_loading no_multi movablekeys allow_busy".split()
+)
+
+
+@dataclass(eq=False, slots=True)
+class Command:
+    name: str  # lower case; "parent|sub" for subcommands
+    handler: Handler | None
+    arity: int
+    flags: frozenset[str]
+    first_key: int
+    last_key: int
+    key_step: int
+    acl_categories: tuple[str, ...]
+    group: str
+    since: str
+    summary: str
+    complexity: str = ""
+    get_keys: KeyFinder | None = None  # for commands whose keys move (EVAL, ZUNION, XREAD...)
+    subcommands: dict[bytes, "Command"] = field(default_factory=dict)
+    # INFO commandstats
+    calls: int = 0
+    usec: int = 0
+    rejected_calls: int = 0
+    failed_calls: int = 0
+
+    def arity_ok(self, argc: int) -> bool:
+        return argc == self.arity if self.arity >= 0 else argc >= -self.arity
+
+    def key_positions(self, args: list[bytes]) -> list[int]:
+        """Indexes of the key arguments in args (args[0] is the command name)."""
+        if self.get_keys is not None:
+            return self.get_keys(args)
+        if self.first_key == 0:
+            return []
+        last = self.last_key if self.last_key >= 0 else len(args) + self.last_key
+        return list(range(self.first_key, min(last, len(args) - 1) + 1, self.key_step))
+
+    def keys(self, args: list[bytes]) -> list[bytes]:
+        return [args[i] for i in self.key_positions(args)]
+
+    def reset_stats(self) -> None:
+        self.calls = self.usec = self.rejected_calls = self.failed_calls = 0
+        for sub in self.subcommands.values():
+            sub.reset_stats()
+
+
+class CommandTable:
+    """All commands by lower-case name (bytes), plus lookup of subcommands."""
+
+    def __init__(self) -> None:
+        self.commands: dict[bytes, Command] = {}
+
+    def add(self, cmd: Command) -> None:
+        parent_name, _, sub_name = cmd.name.partition("|")
+        if sub_name:
+            parent = self.commands[parent_name.encode()]
+            parent.subcommands[sub_name.encode()] = cmd
+        else:
+            if cmd.name.encode() in self.commands:
+                raise ValueError(f"command {cmd.name} declared twice")
+            self.commands[cmd.name.encode()] = cmd
+
+    def rename(self, old: str, new: str) -> None:
+        """`rename-command old new`; an empty new name removes the command, as in Redis."""
+        cmd = self.commands.pop(old.lower().encode(), None)
+        if cmd is None:
+            raise ValueError(f"No such command in rename-command: {old}")
+        if new:
+            self.commands[new.lower().encode()] = cmd
+
+    def lookup(self, name: bytes) -> Command | None:
+        cmd = self.commands.get(name)
+        if cmd is None:
+            cmd = self.commands.get(name.lower())
+        return cmd
+
+    def lookup_path(self, args: list[bytes]) -> Command | None:
+        """The command args names, descending into a subcommand when there is one."""
+        cmd = self.lookup(args[0])
+        if cmd is not None and cmd.subcommands and len(args) > 1:
+            return cmd.subcommands.get(args[1].lower())
+        return cmd
+
+    def all(self) -> list[Command]:
+        """Every command and subcommand."""
+        result = []
+        for cmd in self.commands.values():
+            result.append(cmd)
+            result.extend(cmd.subcommands.values())
+        return result
+
+
+TABLE = CommandTable()
+
+
+def _categories(flags: frozenset[str], acl: str) -> tuple[str, ...]:
+    """Explicit categories plus the ones Redis implies from the flags."""
+    cats = set(acl.split())
+    if "write" in flags:
+        cats.add("write")
+    if "readonly" in flags and "scripting" not in cats:
+        cats.add("read")
+    if "admin" in flags:
+        cats.update(("admin", "dangerous"))
+    if "pubsub" in flags:
+        cats.add("pubsub")
+    if "fast" in flags:
+        cats.add("fast")
+    if "blocking" in flags:
+        cats.add("blocking")
+    if "fast" not in cats:
+        cats.add("slow")
+    unknown = cats.difference(ACL_CATEGORY_ORDER)
+    if unknown:
+        raise ValueError(f"unknown ACL categories {unknown}")
+    return tuple(c for c in ACL_CATEGORY_ORDER if c in cats)
+
+
+def _declare(
+    name: str,
+    handler: Handler | None,
+    arity: int,
+    flags: str,
+    keys: tuple[int, int, int],
+    acl: str,
+    group: str,
+    since: str,
+    summary: str,
+    complexity: str,
+    get_keys: KeyFinder | None,
+) -> Command:
+    flag_set = frozenset(flags.split())
+    unknown = flag_set - KNOWN_FLAGS
+    if unknown:
+        raise ValueError(f"{name}: unknown flags {unknown}")
+    if get_keys is not None:
+        flag_set |= {"movablekeys"}
+    cmd = Command(
+        name=name,
+        handler=handler,
+        arity=arity,
+        flags=flag_set,
+        first_key=keys[0],
+        last_key=keys[1],
+        key_step=keys[2],
+        acl_categories=_categories(flag_set, acl),
+        group=group,
+        since=since,
+        summary=summary,
+        complexity=complexity,
+        get_keys=get_keys,
+    )
+    TABLE.add(cmd)
+    return cmd
+
+
+def command(
+    name: str,
+    arity: int,
+    *,
+    flags: str = "",
+    keys: tuple[int, int, int] = (0, 0, 0),
+    acl: str = "",
+    group: str,
+    since: str,
+    summary: str,
+    complexity: str = "",
+    get_keys: KeyFinder | None = None,
+) -> Callable[[Handler], Handler]:
+    """Declare a command (or "container|sub" subcommand) and register its handler."""
+
+    def register(handler: Handler) -> Handler:
+        _declare(name, handler, arity, flags, keys, acl, group, since, summary, complexity, get_keys)
+        return handler
+
+    return register
+
+
+def container(name: str, arity: int, *, group: str, since: str, summary: str, acl: str = "") -> None:
+    """Declare a command that only holds subcommands (CONFIG, CLIENT, OBJECT...)."""
+    _declare(name, None, arity, "", (0, 0, 0), acl, group, since, summary, "", None)
+
+
+def parse_int(raw: bytes, error: str = "ERR value is not an integer or out of range") -> int:
+    """Parse a signed 64-bit integer the way Redis's string2ll does (no spaces, no '+', no '0x')."""
+    if raw and (raw.isdigit() or (raw[:1] == b"-" and raw[1:].isdigit())) and len(raw) <= 20:
+        if raw[:1] != b"0" or raw == b"0":
+            if raw[:2] != b"-0":
+                value = int(raw)
+                if -(2**63) <= value < 2**63:
+                    return value
+    raise CommandError(error)
+
+
+def parse_float(raw: bytes, error: str = "ERR value is not a valid float") -> float:
+    """Parse a double as Redis's strtod-based helpers do: 'inf' allowed, NaN and spaces rejected."""
+    text = raw.decode("latin-1")
+    if not text or text != text.strip() or len(text) > 5000:
+        raise CommandError(error)
+    try:
+        value = float(text)
+    except ValueError:
+        raise CommandError(error) from None
+    if value != value or "_" in text:
+        raise CommandError(error)
+    return value

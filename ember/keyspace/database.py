@@ -1,0 +1,235 @@
+"""One numbered database: keys, their values, their expiry times, and lazy/active expiry.
+
+Every change to a key goes through this class (set, delete, modified, expire), which is where
+the cross-cutting effects hang: the dirty counter that drives save rules, WATCH invalidation,
+client-side-caching invalidation and the SCAN index. Handlers read and change values; they never
+touch `data` or `expires` of another database directly.
+
+Values are `bytes`/`bytearray` for strings (bytearray marks a string Redis would hold as "raw",
+e.g. after APPEND) and objects of the classes in `keyspace.types` for the other types.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+import time
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from ..protocol.errors import WRONGTYPE, CommandError
+from .scan import ScanIndex
+
+if TYPE_CHECKING:
+    from ..server.app import Server
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+STRING_TYPES = (bytes, bytearray)
+
+
+def type_name(value: Any) -> str:
+    """The name TYPE reports: 'string', or the value class's TYPE_NAME."""
+    if value.__class__ in STRING_TYPES:
+        return "string"
+    return value.TYPE_NAME
+
+
+class Database:
+    __slots__ = (
+        "id", "server", "data", "expires", "_expiry_heap", "scan_index", "lru",
+        "avg_ttl", "on_key_change",
+    )
+
+    def __init__(self, db_id: int, server: "Server") -> None:
+        self.id = db_id
+        self.server = server
+        self.data: dict[bytes, Any] = {}
+        self.expires: dict[bytes, int] = {}  # key -> absolute unix time in ms
+        # (when, key) candidates for active expiry; stale entries are skipped when popped.
+        self._expiry_heap: list[tuple[int, bytes]] = []
+        self.scan_index: ScanIndex | None = None
+        self.lru: dict[bytes, int] = {}  # key -> last access (ms), for OBJECT IDLETIME and eviction
+        self.avg_ttl = 0
+        # Callbacks run with (db, key) whenever a key is changed: WATCH, tracking.
+        self.on_key_change: list[Callable[["Database", bytes], None]] = []
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __contains__(self, key: bytes) -> bool:
+        return self.lookup(key) is not None
+
+    def lookup(self, key: bytes) -> Any:
+        """The live value of key (expiring it first if due), or None. Counts no hit/miss."""
+        if self.expires and key in self.expires and self.expires[key] <= self.server.clock_ms():
+            self.expire_now(key)
+            return None
+        return self.data.get(key)
+
+    def read(self, key: bytes, expected_type: str | None = None, touch: bool = True) -> Any:
+        """Lookup for a read command: counts keyspace hits/misses, updates the access time and
+        raises WRONGTYPE when the key holds another type."""
+        value = self.lookup(key)
+        stats = self.server.stats
+        if value is None:
+            stats.keyspace_misses += 1
+            return None
+        stats.keyspace_hits += 1
+        if touch:
+            self.lru[key] = self.server.clock_ms()
+        if expected_type is not None and type_name(value) != expected_type:
+            raise CommandError(WRONGTYPE)
+        return value
+
+    def write_lookup(self, key: bytes, expected_type: str | None = None) -> Any:
+        """Lookup for a write command (no hit/miss accounting), with the type check."""
+        value = self.lookup(key)
+        if value is not None and expected_type is not None and type_name(value) != expected_type:
+            raise CommandError(WRONGTYPE)
+        return value
+
+    def ttl_ms(self, key: bytes) -> int | None:
+        """Absolute expiry time of key in ms, or None when it has no TTL."""
+        return self.expires.get(key)
+
+    def random_key(self) -> bytes | None:
+        for _ in range(100):
+            if not self.data:
+                return None
+            key = random.choice(list(self.data)) if len(self.data) < 64 else _sample_key(self.data)
+            if self.lookup(key) is not None:
+                return key
+        return None
+
+    def iter_live_keys(self) -> Iterator[bytes]:
+        clock = self.server.clock_ms()
+        expires = self.expires
+        for key in list(self.data):
+            when = expires.get(key)
+            if when is None or when > clock:
+                yield key
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def set(self, key: bytes, value: Any, keep_ttl: bool = False) -> None:
+        """Store value at key, replacing any old value (and its TTL unless keep_ttl)."""
+        data = self.data
+        if key not in data and self.scan_index is not None:
+            self.scan_index.add(key)
+        data[key] = value
+        if not keep_ttl and self.expires:
+            self.expires.pop(key, None)
+        self.lru[key] = self.server.clock_ms()
+        self.modified(key)
+
+    def delete(self, key: bytes) -> bool:
+        """Remove key; True if it existed (expired keys count as absent)."""
+        if self.lookup(key) is None:
+            return False
+        self._remove(key)
+        self.modified(key)
+        return True
+
+    def modified(self, key: bytes, changes: int = 1) -> None:
+        """Record that key changed: the dirty counter, WATCH and tracking invalidation."""
+        self.server.dirty += changes
+        for callback in self.on_key_change:
+            callback(self, key)
+
+    def set_expire(self, key: bytes, when_ms: int) -> None:
+        self.expires[key] = when_ms
+        heapq.heappush(self._expiry_heap, (when_ms, key))
+        if len(self._expiry_heap) > 2 * len(self.expires) + 1024:
+            self._rebuild_expiry_heap()
+
+    def persist(self, key: bytes) -> bool:
+        return self.expires.pop(key, None) is not None
+
+    def flush(self) -> int:
+        removed = len(self.data)
+        keys = list(self.data) if self.on_key_change else ()
+        self.data = {}
+        self.expires = {}
+        self._expiry_heap = []
+        self.lru = {}
+        self.scan_index = None
+        for key in keys:
+            for callback in self.on_key_change:
+                callback(self, key)
+        return removed
+
+    def swap_contents(self, other: "Database") -> None:
+        """SWAPDB: exchange the data of two databases (the clients stay where they are)."""
+        for attr in ("data", "expires", "_expiry_heap", "scan_index", "lru", "avg_ttl"):
+            mine, theirs = getattr(self, attr), getattr(other, attr)
+            setattr(self, attr, theirs)
+            setattr(other, attr, mine)
+
+    def rename(self, src: bytes, dst: bytes, value: Any) -> None:
+        """Move value from src to dst, carrying the TTL along (RENAME, MOVE within one db)."""
+        when = self.expires.get(src)
+        self._remove(src)
+        self.modified(src)
+        self.set(dst, value)
+        if when is not None:
+            self.set_expire(dst, when)
+
+    # -- expiry -------------------------------------------------------------------------------
+
+    def expire_now(self, key: bytes) -> None:
+        """Delete a key whose TTL has passed (lazily on access or from the active cycle)."""
+        self._remove(key)
+        self.server.stats.expired_keys += 1
+        self.modified(key)
+
+    def expire_due_keys(self, deadline_ns: int) -> tuple[int, int]:
+        """Active expiry: delete due keys until none is due or the time budget runs out.
+
+        Returns (expired, sampled). Redis samples random keys because it can't order its hash
+        table by time; a heap gives the due keys directly, and the time budget keeps the
+        cycle from stalling the event loop when many keys expire at once, as Redis's does.
+        """
+        heap = self._expiry_heap
+        clock = self.server.clock_ms()
+        expired = sampled = 0
+        while heap and heap[0][0] <= clock:
+            when, key = heapq.heappop(heap)
+            sampled += 1
+            if self.expires.get(key) == when:
+                self.expire_now(key)
+                expired += 1
+            if sampled % 32 == 0 and time.perf_counter_ns() >= deadline_ns:
+                break
+        return expired, sampled
+
+    def _rebuild_expiry_heap(self) -> None:
+        self._expiry_heap = [(when, key) for key, when in self.expires.items()]
+        heapq.heapify(self._expiry_heap)
+
+    def _remove(self, key: bytes) -> None:
+        del self.data[key]
+        self.expires.pop(key, None)
+        self.lru.pop(key, None)
+        if self.scan_index is not None:
+            self.scan_index.discard(key)
+
+    # -- SCAN ---------------------------------------------------------------------------------
+
+    def scan_page(self, cursor: int, count: int) -> tuple[int, list[bytes]]:
+        if self.scan_index is None:
+            self.scan_index = ScanIndex(self.data)
+        return self.scan_index.page(cursor, count)
+
+
+def _sample_key(data: dict[bytes, Any]) -> bytes:
+    """A roughly uniform random key without copying the whole key list."""
+    target = random.randrange(len(data))
+    for index, key in enumerate(data):
+        if index == target:
+            return key
+    raise LookupError("empty dict")

@@ -1,0 +1,1 @@
+"""Sans-IO RESP: request parsing (hiredis fast path, strict fallback) and reply encoding."""

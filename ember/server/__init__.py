@@ -1,0 +1,1 @@
+"""The running server: network, clients, the dispatcher (the one choke point), cron."""

@@ -1,0 +1,124 @@
+"""A connected client: its session state and the queue of commands it has sent.
+
+Commands are run from `process()`, which stops early when the client blocks (BLPOP & co) or
+pauses, and resumes when it is woken; replies of one batch are joined into a single write.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from ..protocol.encoder import encode_into
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from ..keyspace.database import Database
+    from .app import Server
+
+
+class NoReply:
+    """Returned by handlers that answer later (blocking commands) or never (MONITOR's stream)."""
+
+    __slots__ = ()
+
+
+NO_REPLY = NoReply()
+
+
+class Client:
+    __slots__ = (
+        "id", "server", "transport", "db", "resp", "name", "lib_name", "lib_ver", "authenticated",
+        "user", "addr", "laddr", "created", "last_interaction", "last_command", "pending",
+        "close_after_reply", "closed", "reply_mode", "no_evict", "no_touch", "monitor",
+        "blocked", "out", "flags", "query_buffer", "kill_reason",
+    )
+
+    def __init__(self, server: "Server", transport: "asyncio.Transport | None", addr: str, laddr: str) -> None:
+        self.id = server.next_client_id()
+        self.server = server
+        self.transport = transport
+        self.db: "Database" = server.dbs[0]
+        self.resp = 2
+        self.name = b""
+        self.lib_name = b""
+        self.lib_ver = b""
+        self.authenticated = not server.requires_auth()
+        self.user = "default"
+        self.addr = addr
+        self.laddr = laddr
+        self.created = time.time()
+        self.last_interaction = time.monotonic()
+        self.last_command = "NULL"
+        self.pending: deque[list[bytes]] = deque()
+        self.close_after_reply = False
+        self.closed = False
+        self.reply_mode = "on"  # CLIENT REPLY: on | off | skip
+        self.no_evict = False
+        self.no_touch = False
+        self.monitor = False
+        self.blocked = False
+        self.out: list[bytes] = []  # reply chunks of the batch being processed
+        self.flags = ""
+        self.query_buffer = 0
+        self.kill_reason = ""
+
+    # -- running commands ---------------------------------------------------------------------
+
+    def process(self) -> None:
+        """Run queued commands until the queue is empty or the client blocks; flush replies once."""
+        from .dispatch import execute
+
+        pending = self.pending
+        while pending and not self.blocked and not self.close_after_reply:
+            args = pending.popleft()
+            reply = execute(self, args)
+            if reply is NO_REPLY:
+                continue
+            self.add_reply(reply)
+        self.flush()
+
+    def add_reply(self, reply: Any) -> None:
+        mode = self.reply_mode
+        if mode == "on":
+            encode_into(self.out, reply, self.resp)
+        elif mode == "skip":
+            self.reply_mode = "on"
+
+    def flush(self) -> None:
+        if self.out and self.transport is not None and not self.closed:
+            data = b"".join(self.out)
+            self.server.stats.total_net_output_bytes += len(data)
+            self.transport.write(data)
+        self.out.clear()
+        if self.close_after_reply and not self.closed:
+            self.close()
+
+    def send(self, reply: Any) -> None:
+        """Deliver an out-of-band reply now (pub/sub messages, MONITOR lines, unblocked replies)."""
+        encode_into(self.out, reply, self.resp)
+        self.flush()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            if self.transport is not None:
+                self.transport.close()
+            self.server.client_closed(self)
+
+    # -- introspection ------------------------------------------------------------------------
+
+    def info_line(self) -> str:
+        """One CLIENT LIST / CLIENT INFO line, with Redis 7.2's fields."""
+        now = time.time()
+        flags = ("O" if self.monitor else "") + ("b" if self.blocked else "") or "N"
+        return (
+            f"id={self.id} addr={self.addr} laddr={self.laddr} fd=8 name={self.name.decode('utf-8', 'replace')} "
+            f"age={int(now - self.created)} idle={int(time.monotonic() - self.last_interaction)} "
+            f"flags={flags} db={self.db.id} sub=0 psub=0 ssub=0 multi=-1 qbuf={self.query_buffer} "
+            f"qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem=1024 "
+            f"events=r cmd={self.last_command} user={self.user} redir=-1 resp={self.resp} "
+            f"lib-name={self.lib_name.decode('utf-8', 'replace')} lib-ver={self.lib_ver.decode('utf-8', 'replace')}"
+        )

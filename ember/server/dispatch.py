@@ -1,0 +1,100 @@
+"""The dispatcher: the single choke point every command passes through (Redis's processCommand
+and call()).
+
+Before the handler: command lookup, arity, authentication and the other admission checks, in
+Redis's order, so a rejected command gets the same error Redis gives. After it: command and error
+statistics, the slow log, the latency monitor and MONITOR feeds. Handlers only return a reply or
+raise CommandError.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..commands.table import TABLE, Command
+from ..protocol.errors import NOAUTH, CommandError, unknown_subcommand, wrong_arity
+
+if TYPE_CHECKING:
+    from .client import Client
+
+log = logging.getLogger("ember")
+
+_perf_ns = time.perf_counter_ns
+
+
+def unknown_command(args: list[bytes]) -> CommandError:
+    """Redis's text: the name, then up to ~128 characters of arguments, each quoted."""
+    name = args[0].decode("utf-8", "replace")[:128]
+    tail = ""
+    for arg in args[1:]:
+        if len(tail) >= 128:
+            break
+        tail += "'" + arg.decode("utf-8", "replace")[: 128 - len(tail)] + "' "
+    return CommandError(f"ERR unknown command '{name}', with args beginning with: {tail}")
+
+
+def resolve(args: list[bytes]) -> Command | CommandError:
+    """The command args name, or the error Redis gives when it can't be run with these args."""
+    cmd = TABLE.lookup(args[0])
+    if cmd is None:
+        return unknown_command(args)
+    if cmd.subcommands:
+        if len(args) < 2:
+            return wrong_arity(cmd.name)
+        sub = cmd.subcommands.get(args[1].lower())
+        if sub is None:
+            return unknown_subcommand(args[1], cmd.name)
+        cmd = sub
+    if not cmd.arity_ok(len(args)):
+        return wrong_arity(cmd.name)
+    return cmd
+
+
+def execute(client: "Client", args: list[bytes]) -> Any:
+    """Admit and run one command for client; returns the reply value."""
+    server = client.server
+    client.last_interaction = time.monotonic()
+    cmd = resolve(args)
+    if cmd.__class__ is CommandError:
+        server.stats.count_error(cmd.code)
+        return cmd
+    if not client.authenticated and "no_auth" not in cmd.flags:
+        return reject(client, cmd, CommandError(NOAUTH))
+    return call(client, cmd, args)
+
+
+def reject(client: "Client", cmd: Command, error: CommandError) -> CommandError:
+    cmd.rejected_calls += 1
+    client.server.stats.count_error(error.code)
+    return error
+
+
+def call(client: "Client", cmd: Command, args: list[bytes]) -> Any:
+    """Run the handler and do the after-call bookkeeping."""
+    server = client.server
+    start = _perf_ns()
+    try:
+        reply = cmd.handler(client, args)
+    except CommandError as err:
+        reply = err
+    except Exception as exc:  # a bug in a handler must not take the server down
+        log.exception("Unexpected error running %s", cmd.name)
+        reply = CommandError(f"ERR internal error running '{cmd.name}': {exc.__class__.__name__}")
+        server.stats.unexpected_error_replies += 1
+    duration_us = (_perf_ns() - start) // 1000
+    cmd.calls += 1
+    cmd.usec += duration_us
+    server.stats.total_commands_processed += 1
+    client.last_command = cmd.name
+    if reply.__class__ is CommandError:
+        cmd.failed_calls += 1
+        server.stats.count_error(reply.code)
+    if duration_us >= server.slowlog_threshold_us >= 0 and "skip_slowlog" not in cmd.flags:
+        server.slowlog_add(client, args, duration_us)
+    if server.latency_threshold_ms and duration_us >= server.latency_threshold_ms * 1000:
+        server.latency_add("command", duration_us // 1000)
+    if server.monitors and "skip_monitor" not in cmd.flags and "admin" not in cmd.flags:
+        server.feed_monitors(client, args)
+    return reply

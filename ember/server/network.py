@@ -1,0 +1,113 @@
+"""asyncio transport glue: accept connections, feed bytes to the parser, queue commands.
+
+One `ClientProtocol` per connection. A read is parsed into commands that are queued on the
+Client and run at once; the replies of the whole read leave in one transport.write().
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from ..protocol.encoder import encode
+from ..protocol.parser import RequestParser
+from .client import Client
+
+if TYPE_CHECKING:
+    from .app import Server
+
+log = logging.getLogger("ember")
+
+MAX_CLIENTS_ERROR = b"-ERR max number of clients reached\r\n"
+
+
+def _peer(sockname: object) -> str:
+    if isinstance(sockname, tuple) and len(sockname) >= 2:
+        host = sockname[0]
+        return f"[{host}]:{sockname[1]}" if ":" in host else f"{host}:{sockname[1]}"
+    return f"{sockname}:0"
+
+
+class ClientProtocol(asyncio.Protocol):
+    __slots__ = ("server", "client", "parser")
+
+    def __init__(self, server: "Server") -> None:
+        self.server = server
+        self.client: Client | None = None
+        self.parser = RequestParser(server.proto_max_bulk_len)
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        server = self.server
+        if len(server.clients) >= server.config["maxclients"]:
+            server.stats.rejected_connections += 1
+            transport.write(MAX_CLIENTS_ERROR)
+            transport.close()
+            return
+        client = Client(server, transport, _peer(transport.get_extra_info("peername")),
+                        _peer(transport.get_extra_info("sockname")))
+        self.client = client
+        self.parser.authenticated = client.authenticated
+        server.client_opened(client)
+
+    def data_received(self, data: bytes) -> None:
+        client = self.client
+        if client is None or client.closed:
+            return
+        server = self.server
+        server.stats.total_net_input_bytes += len(data)
+        server.stats.total_reads_processed += 1
+        parser = self.parser
+        parser.authenticated = client.authenticated
+        parser.max_bulk_len = server.proto_max_bulk_len
+        commands, error = parser.feed(data)
+        client.pending.extend(commands)
+        client.process()
+        if error is not None and not client.closed:
+            self._protocol_error(client, error.reply)
+            return
+        client.query_buffer = parser.buffered
+        if parser.buffered > server.query_buffer_limit:
+            log.warning("Closing client that reached max query buffer length: id=%d addr=%s",
+                        client.id, client.addr)
+            server.stats.client_query_buffer_limit_disconnections += 1
+            client.close()
+
+    def _protocol_error(self, client: Client, reply: object) -> None:
+        # Whatever is still queued behind a blocked command is dropped with the connection.
+        client.pending.clear()
+        server = self.server
+        server.stats.count_error("ERR")
+        if client.transport is not None:
+            client.transport.write(encode(reply, client.resp))
+        client.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.client is not None and not self.client.closed:
+            self.client.closed = True
+            self.server.client_closed(self.client)
+
+
+async def start_listeners(server: "Server") -> None:
+    """Listen on every address of `bind` (a leading '-' marks an optional address, as in Redis)."""
+    loop = asyncio.get_running_loop()
+    port = server.config["port"]
+    if port == 0:
+        return
+    for address in server.config["bind"].split():
+        optional = address.startswith("-")
+        host = address.lstrip("-")
+        host = None if host == "*" else ("::" if host == "::*" else host)
+        try:
+            listener = await loop.create_server(
+                lambda: ClientProtocol(server), host=host, port=port,
+                backlog=server.config["tcp-backlog"], reuse_address=True,
+            )
+        except OSError as err:
+            if optional:
+                continue
+            raise OSError(f"Failed listening on port {port} (tcp), aborting: {err}") from err
+        server.listeners.append(listener)
+    if server.listeners:
+        bound = server.listeners[0].sockets[0].getsockname()
+        server.tcp_port = bound[1]
