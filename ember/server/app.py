@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from .. import REDIS_COMPAT_VERSION, __version__
 from ..config import Config
 from ..keyspace.database import Database
+from .blocking import BlockingManager
 from .stats import SlowlogEntry, Stats
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ class Server:
         self.listeners: list[asyncio.AbstractServer] = []
         self.exit_code = 0
         self.on_stop = lambda: None  # set by the event loop runner
+        self.blocking = BlockingManager(self)
         self._cache_hot_settings()
 
     # -- settings read on the hot path are cached as attributes, refreshed on CONFIG SET ------
@@ -80,8 +82,16 @@ class Server:
 
     def client_closed(self, client: "Client") -> None:
         self.clients.pop(client.id, None)
+        self.blocking.client_closed(client)
         if client.monitor:
             self.monitors.remove(client)
+
+    def pause_clients(self, mode: str, until_ms: int) -> None:
+        """CLIENT PAUSE: hold commands of other clients ('write' or 'all') until until_ms."""
+        self.blocking.pause(mode, until_ms)
+
+    def unpause_clients(self) -> None:
+        self.blocking.unpause()
 
     # -- time ---------------------------------------------------------------------------------
 

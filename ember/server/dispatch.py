@@ -62,7 +62,13 @@ def execute(client: "Client", args: list[bytes]) -> Any:
         return cmd
     if not client.authenticated and "no_auth" not in cmd.flags:
         return reject(client, cmd, CommandError(NOAUTH))
-    return call(client, cmd, args)
+    blocking = server.blocking
+    if blocking.pause_mode and blocking.must_pause(client, cmd):
+        return blocking.hold(client, args)
+    reply = call(client, cmd, args)
+    if blocking.ready:
+        blocking.serve_ready()  # after the whole top-level command, as Redis's handleClientsBlockedOnKeys
+    return reply
 
 
 def reject(client: "Client", cmd: Command, error: CommandError) -> CommandError:

@@ -1,0 +1,203 @@
+"""Blocked clients: BLPOP & co waiting on keys, and clients held by CLIENT PAUSE.
+
+A blocking command that finds nothing calls `BlockingManager.block()` with a `serve` callback
+that retries the operation; the client then stops processing its queue. Every key change marks
+the key ready if someone waits on it; after the current top-level command (or a whole MULTI/EXEC
+or script) completes, `serve_ready()` retries waiters in the order they blocked, for as long as
+the key can serve them. This is Redis's ready-keys design (blocked.c): pushes inside a
+transaction wake waiters only once the transaction completes, and the first client to block is
+the first served. A waiter whose client disconnects is dropped before it can receive anything.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any, Callable
+
+from ..protocol.encoder import NULL_ARRAY
+from ..protocol.errors import CommandError
+from .client import NO_REPLY, NoReply
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from ..commands.table import Command
+    from ..keyspace.database import Database
+    from .app import Server
+    from .client import Client
+
+Serve = Callable[[], Any]  # returns the reply, or None while the keys still can't serve
+
+
+def parse_timeout(raw: bytes, unit_seconds: bool = True) -> float:
+    """A blocking timeout in seconds (float seconds, or ms for XREAD BLOCK); 0 means forever."""
+    try:
+        value = float(raw.decode("latin-1")) if unit_seconds else int(raw)
+    except ValueError:
+        message = "timeout is not a float or out of range" if unit_seconds else "timeout is not an integer or out of range"
+        raise CommandError(f"ERR {message}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise CommandError("ERR timeout is not a float or out of range")
+    if value < 0:
+        raise CommandError("ERR timeout is negative")
+    return value if unit_seconds else value / 1000.0
+
+
+class Waiter:
+    __slots__ = ("client", "db", "keys", "serve", "timeout_reply", "timer")
+
+    def __init__(self, client: "Client", keys: list[bytes], serve: Serve, timeout_reply: Any) -> None:
+        self.client = client
+        self.db = client.db
+        self.keys = keys
+        self.serve = serve
+        self.timeout_reply = timeout_reply
+        self.timer: "asyncio.TimerHandle | None" = None
+
+
+class BlockingManager:
+    def __init__(self, server: "Server") -> None:
+        self.server = server
+        self.by_key: dict[tuple[int, bytes], deque[Waiter]] = {}
+        self.waiters: dict[int, Waiter] = {}  # client id -> its waiter
+        self.ready: dict[tuple[int, bytes], "Database"] = {}
+        self.paused_clients: deque["Client"] = deque()
+        self.pause_mode = ""  # "" | "write" | "all"
+        self.pause_until_ms = 0
+        self._pause_timer: "asyncio.TimerHandle | None" = None
+        for db in server.dbs:
+            db.on_key_change.append(self._key_changed)
+
+    # -- blocking on keys ---------------------------------------------------------------------
+
+    def block(self, client: "Client", keys: list[bytes], timeout_s: float, serve: Serve,
+              timeout_reply: Any = NULL_ARRAY) -> NoReply:
+        """Park client until serve() yields a reply or timeout_s passes (0 = forever)."""
+        waiter = Waiter(client, keys, serve, timeout_reply)
+        for key in dict.fromkeys(keys):
+            self.by_key.setdefault((client.db.id, key), deque()).append(waiter)
+        self.waiters[client.id] = waiter
+        client.blocked = True
+        if timeout_s > 0 and self.server.loop is not None:
+            waiter.timer = self.server.loop.call_later(timeout_s, self._timed_out, waiter)
+        return NO_REPLY
+
+    def _key_changed(self, db: "Database", key: bytes) -> None:
+        if self.by_key and (db.id, key) in self.by_key:
+            self.ready[(db.id, key)] = db
+
+    def serve_ready(self) -> None:
+        """Serve waiters on keys that changed, oldest waiter first, while the keys can serve."""
+        while self.ready:
+            ready, self.ready = self.ready, {}
+            for slot in ready:
+                queue = self.by_key.get(slot)
+                while queue:
+                    waiter = queue[0]
+                    reply = self._retry(waiter)
+                    if reply is None:
+                        break
+                    self._release(waiter, reply)
+
+    def _retry(self, waiter: Waiter) -> Any:
+        client = waiter.client
+        selected, client.db = client.db, waiter.db  # serve in the db the client blocked in
+        try:
+            return waiter.serve()
+        except CommandError as err:
+            return err
+        finally:
+            client.db = selected
+
+    def _timed_out(self, waiter: Waiter) -> None:
+        if self.waiters.get(waiter.client.id) is waiter:
+            self._release(waiter, waiter.timeout_reply)
+
+    def unblock(self, client: "Client", with_error: bool) -> bool:
+        """CLIENT UNBLOCK: end a key wait early, as a timeout or with an UNBLOCKED error."""
+        waiter = self.waiters.get(client.id)
+        if waiter is None:
+            return False
+        reply = CommandError("UNBLOCKED client unblocked via CLIENT UNBLOCK") if with_error else waiter.timeout_reply
+        self._release(waiter, reply)
+        return True
+
+    def _release(self, waiter: Waiter, reply: Any) -> None:
+        self._forget(waiter)
+        client = waiter.client
+        client.blocked = False
+        if reply.__class__ is CommandError:
+            self.server.stats.count_error(reply.code)
+        client.send(reply)
+        self._resume(client)
+
+    def _forget(self, waiter: Waiter) -> None:
+        if waiter.timer is not None:
+            waiter.timer.cancel()
+        self.waiters.pop(waiter.client.id, None)
+        for key in dict.fromkeys(waiter.keys):
+            slot = (waiter.db.id, key)
+            queue = self.by_key.get(slot)
+            if queue is not None:
+                queue.remove(waiter)
+                if not queue:
+                    del self.by_key[slot]
+
+    def _resume(self, client: "Client") -> None:
+        """Run what the client queued while it was blocked, after the current work finishes."""
+        if client.pending and self.server.loop is not None:
+            self.server.loop.call_soon(client.process)
+
+    def client_closed(self, client: "Client") -> None:
+        waiter = self.waiters.get(client.id)
+        if waiter is not None:
+            self._forget(waiter)
+        if client in self.paused_clients:
+            self.paused_clients.remove(client)
+
+    @property
+    def blocked_count(self) -> int:
+        return len(self.waiters)
+
+    # -- CLIENT PAUSE -------------------------------------------------------------------------
+
+    def must_pause(self, client: "Client", cmd: "Command") -> bool:
+        """Whether cmd from client has to wait for CLIENT UNPAUSE (or the pause deadline)."""
+        if not self.pause_mode:
+            return False
+        if self.server.clock_ms() >= self.pause_until_ms:
+            self.unpause()
+            return False
+        if self.pause_mode == "all":
+            return True
+        return "write" in cmd.flags or "may_replicate" in cmd.flags
+
+    def hold(self, client: "Client", args: list[bytes]) -> NoReply:
+        """Keep a paused command (it runs first when the pause ends)."""
+        client.pending.appendleft(args)
+        client.blocked = True
+        self.paused_clients.append(client)
+        return NO_REPLY
+
+    def pause(self, mode: str, until_ms: int) -> None:
+        """CLIENT PAUSE: a later pause can extend the deadline; ALL takes over from WRITE."""
+        if self.pause_mode != "all":
+            self.pause_mode = mode
+        self.pause_until_ms = max(self.pause_until_ms, until_ms)
+        if self._pause_timer is not None:
+            self._pause_timer.cancel()
+        if self.server.loop is not None:
+            delay = max(self.pause_until_ms - self.server.clock_ms(), 0) / 1000.0
+            self._pause_timer = self.server.loop.call_later(delay, self.unpause)
+
+    def unpause(self) -> None:
+        self.pause_mode = ""
+        self.pause_until_ms = 0
+        if self._pause_timer is not None:
+            self._pause_timer.cancel()
+            self._pause_timer = None
+        while self.paused_clients:
+            client = self.paused_clients.popleft()
+            client.blocked = False
+            if self.server.loop is not None:
+                self.server.loop.call_soon(client.process)
