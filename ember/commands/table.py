@@ -11,8 +11,9 @@ with `container()` and has no handler of its own, as in Redis.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from ..protocol.errors import CommandError
 
@@ -30,9 +31,7 @@ ACL_CATEGORY_ORDER = (
 )
 
 KNOWN_FLAGS = frozenset(
-    "write readonly denyoom module admin pubsub noscript blocking loading stale skip_monitor "
-    "skip_slowlog asking fast no_auth may_replicate sentinel only_sentinel no_mandatory_keys "
-    "protected touches_arbitrary_keys no_async_loading no_multi movablekeys allow_busy".split()
+    ["write", "readonly", "denyoom", "module", "admin", "pubsub", "noscript", "blocking", "loading", "stale", "skip_monitor", "skip_slowlog", "asking", "fast", "no_auth", "may_replicate", "sentinel", "only_sentinel", "no_mandatory_keys", "protected", "touches_arbitrary_keys", "no_async_loading", "no_multi", "movablekeys", "allow_busy"]
 )
 
 
@@ -51,7 +50,7 @@ class Command:
     summary: str
     complexity: str = ""
     get_keys: KeyFinder | None = None  # for commands whose keys move (EVAL, ZUNION, XREAD...)
-    subcommands: dict[bytes, "Command"] = field(default_factory=dict)
+    subcommands: dict[bytes, Command] = field(default_factory=dict)
     # INFO commandstats
     calls: int = 0
     usec: int = 0
@@ -218,12 +217,13 @@ def container(name: str, arity: int, *, group: str, since: str, summary: str, ac
 
 def parse_int(raw: bytes, error: str = "ERR value is not an integer or out of range") -> int:
     """Parse a signed 64-bit integer the way Redis's string2ll does (no spaces, no '+', no '0x')."""
-    if raw and (raw.isdigit() or (raw[:1] == b"-" and raw[1:].isdigit())) and len(raw) <= 20:
-        if raw[:1] != b"0" or raw == b"0":
-            if raw[:2] != b"-0":
-                value = int(raw)
-                if -(2**63) <= value < 2**63:
-                    return value
+    negative = raw[:1] == b"-"
+    digits = raw[1:] if negative else raw
+    # Canonical form only: no '+', spaces or leading zeros ("0" itself is fine, "-0" is not).
+    if digits.isdigit() and len(raw) <= 20 and (digits[:1] != b"0" or raw == b"0"):
+        value = int(raw)
+        if -(2**63) <= value < 2**63:
+            return value
     raise CommandError(error)
 
 

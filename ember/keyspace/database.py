@@ -14,7 +14,8 @@ from __future__ import annotations
 import heapq
 import random
 import time
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from ..protocol.errors import WRONGTYPE, CommandError
 from .scan import ScanIndex
@@ -43,7 +44,7 @@ class Database:
         "avg_ttl", "on_key_change",
     )
 
-    def __init__(self, db_id: int, server: "Server") -> None:
+    def __init__(self, db_id: int, server: Server) -> None:
         self.id = db_id
         self.server = server
         self.data: dict[bytes, Any] = {}
@@ -54,7 +55,7 @@ class Database:
         self.lru: dict[bytes, int] = {}  # key -> last access (ms), for OBJECT IDLETIME and eviction
         self.avg_ttl = 0
         # Callbacks run with (db, key) whenever a key is changed: WATCH, tracking.
-        self.on_key_change: list[Callable[["Database", bytes], None]] = []
+        self.on_key_change: list[Callable[[Database, bytes], None]] = []
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -163,7 +164,7 @@ class Database:
                 callback(self, key)
         return removed
 
-    def swap_contents(self, other: "Database") -> None:
+    def swap_contents(self, other: Database) -> None:
         """SWAPDB: exchange the data of two databases (the clients stay where they are)."""
         for attr in ("data", "expires", "_expiry_heap", "scan_index", "lru", "avg_ttl"):
             mine, theirs = getattr(self, attr), getattr(other, attr)

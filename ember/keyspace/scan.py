@@ -13,7 +13,7 @@ never SCAN pay nothing on their write path.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from sortedcontainers import SortedList
 

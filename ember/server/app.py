@@ -29,8 +29,8 @@ class Server:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.dbs = [Database(i, self) for i in range(config["databases"])]
-        self.clients: dict[int, "Client"] = {}
-        self.monitors: list["Client"] = []
+        self.clients: dict[int, Client] = {}
+        self.monitors: list[Client] = []
         self.stats = Stats()
         self.dirty = 0
         self.start_time = time.time()
@@ -76,11 +76,11 @@ class Server:
     def requires_auth(self) -> bool:
         return bool(self.config["requirepass"])
 
-    def client_opened(self, client: "Client") -> None:
+    def client_opened(self, client: Client) -> None:
         self.clients[client.id] = client
         self.stats.total_connections_received += 1
 
-    def client_closed(self, client: "Client") -> None:
+    def client_closed(self, client: Client) -> None:
         self.clients.pop(client.id, None)
         self.blocking.client_closed(client)
         if client.monitor:
@@ -104,7 +104,7 @@ class Server:
 
     # -- slow log, latency monitor, MONITOR ---------------------------------------------------
 
-    def slowlog_add(self, client: "Client", args: list[bytes], duration_us: int) -> None:
+    def slowlog_add(self, client: Client, args: list[bytes], duration_us: int) -> None:
         # Like Redis: at most 32 arguments, each cut to 128 bytes, with a note of what was left out.
         shown = [a if len(a) <= 128 else a[:128] + b"... (%d more bytes)" % (len(a) - 128) for a in args[:32]]
         if len(args) > 32:
@@ -123,7 +123,7 @@ class Server:
         else:
             samples.append((now, latency_ms))
 
-    def feed_monitors(self, client: "Client", args: list[bytes]) -> None:
+    def feed_monitors(self, client: Client, args: list[bytes]) -> None:
         line = monitor_line(time.time(), client.db.id, client.addr, args)
         for monitor in list(self.monitors):
             if monitor is not client:

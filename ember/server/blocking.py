@@ -12,7 +12,8 @@ the first served. A waiter whose client disconnects is dropped before it can rec
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ..protocol.encoder import NULL_ARRAY
 from ..protocol.errors import CommandError
@@ -46,31 +47,31 @@ def parse_timeout(raw: bytes, unit_seconds: bool = True) -> float:
 class Waiter:
     __slots__ = ("client", "db", "keys", "serve", "timeout_reply", "timer")
 
-    def __init__(self, client: "Client", keys: list[bytes], serve: Serve, timeout_reply: Any) -> None:
+    def __init__(self, client: Client, keys: list[bytes], serve: Serve, timeout_reply: Any) -> None:
         self.client = client
         self.db = client.db
         self.keys = keys
         self.serve = serve
         self.timeout_reply = timeout_reply
-        self.timer: "asyncio.TimerHandle | None" = None
+        self.timer: asyncio.TimerHandle | None = None
 
 
 class BlockingManager:
-    def __init__(self, server: "Server") -> None:
+    def __init__(self, server: Server) -> None:
         self.server = server
         self.by_key: dict[tuple[int, bytes], deque[Waiter]] = {}
         self.waiters: dict[int, Waiter] = {}  # client id -> its waiter
-        self.ready: dict[tuple[int, bytes], "Database"] = {}
-        self.paused_clients: deque["Client"] = deque()
+        self.ready: dict[tuple[int, bytes], Database] = {}
+        self.paused_clients: deque[Client] = deque()
         self.pause_mode = ""  # "" | "write" | "all"
         self.pause_until_ms = 0
-        self._pause_timer: "asyncio.TimerHandle | None" = None
+        self._pause_timer: asyncio.TimerHandle | None = None
         for db in server.dbs:
             db.on_key_change.append(self._key_changed)
 
     # -- blocking on keys ---------------------------------------------------------------------
 
-    def block(self, client: "Client", keys: list[bytes], timeout_s: float, serve: Serve,
+    def block(self, client: Client, keys: list[bytes], timeout_s: float, serve: Serve,
               timeout_reply: Any = NULL_ARRAY) -> NoReply:
         """Park client until serve() yields a reply or timeout_s passes (0 = forever)."""
         waiter = Waiter(client, keys, serve, timeout_reply)
@@ -82,7 +83,7 @@ class BlockingManager:
             waiter.timer = self.server.loop.call_later(timeout_s, self._timed_out, waiter)
         return NO_REPLY
 
-    def _key_changed(self, db: "Database", key: bytes) -> None:
+    def _key_changed(self, db: Database, key: bytes) -> None:
         if self.by_key and (db.id, key) in self.by_key:
             self.ready[(db.id, key)] = db
 
@@ -113,7 +114,7 @@ class BlockingManager:
         if self.waiters.get(waiter.client.id) is waiter:
             self._release(waiter, waiter.timeout_reply)
 
-    def unblock(self, client: "Client", with_error: bool) -> bool:
+    def unblock(self, client: Client, with_error: bool) -> bool:
         """CLIENT UNBLOCK: end a key wait early, as a timeout or with an UNBLOCKED error."""
         waiter = self.waiters.get(client.id)
         if waiter is None:
@@ -143,12 +144,12 @@ class BlockingManager:
                 if not queue:
                     del self.by_key[slot]
 
-    def _resume(self, client: "Client") -> None:
+    def _resume(self, client: Client) -> None:
         """Run what the client queued while it was blocked, after the current work finishes."""
         if client.pending and self.server.loop is not None:
             self.server.loop.call_soon(client.process)
 
-    def client_closed(self, client: "Client") -> None:
+    def client_closed(self, client: Client) -> None:
         waiter = self.waiters.get(client.id)
         if waiter is not None:
             self._forget(waiter)
@@ -161,7 +162,7 @@ class BlockingManager:
 
     # -- CLIENT PAUSE -------------------------------------------------------------------------
 
-    def must_pause(self, client: "Client", cmd: "Command") -> bool:
+    def must_pause(self, client: Client, cmd: Command) -> bool:
         """Whether cmd from client has to wait for CLIENT UNPAUSE (or the pause deadline)."""
         if not self.pause_mode:
             return False
@@ -172,7 +173,7 @@ class BlockingManager:
             return True
         return "write" in cmd.flags or "may_replicate" in cmd.flags
 
-    def hold(self, client: "Client", args: list[bytes]) -> NoReply:
+    def hold(self, client: Client, args: list[bytes]) -> NoReply:
         """Keep a paused command (it runs first when the pause ends)."""
         client.pending.appendleft(args)
         client.blocked = True

@@ -36,11 +36,11 @@ class Client:
         "blocked", "out", "flags", "query_buffer", "kill_reason",
     )
 
-    def __init__(self, server: "Server", transport: "asyncio.Transport | None", addr: str, laddr: str) -> None:
+    def __init__(self, server: Server, transport: asyncio.Transport | None, addr: str, laddr: str) -> None:
         self.id = server.next_client_id()
         self.server = server
         self.transport = transport
-        self.db: "Database" = server.dbs[0]
+        self.db: Database = server.dbs[0]
         self.resp = 2
         self.name = b""
         self.lib_name = b""

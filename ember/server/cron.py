@@ -13,14 +13,14 @@ if TYPE_CHECKING:
 EXPIRE_TIME_SHARE = 0.25
 
 
-def server_cron(server: "Server") -> None:
+def server_cron(server: Server) -> None:
     period_s = 1.0 / max(server.config["hz"], 1)
     active_expire_cycle(server, period_s)
     server.stats.sample_ops()
     close_idle_clients(server)
 
 
-def active_expire_cycle(server: "Server", period_s: float) -> None:
+def active_expire_cycle(server: Server, period_s: float) -> None:
     start = time.perf_counter_ns()
     deadline = start + int(period_s * EXPIRE_TIME_SHARE * 1e9)
     expired_total = sampled_total = 0
@@ -40,7 +40,7 @@ def active_expire_cycle(server: "Server", period_s: float) -> None:
         stats.expired_stale_perc = stats.expired_stale_perc * 0.95 + current * 0.05
 
 
-def close_idle_clients(server: "Server") -> None:
+def close_idle_clients(server: Server) -> None:
     timeout = server.config["timeout"]
     if not timeout:
         return

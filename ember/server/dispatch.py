@@ -52,7 +52,7 @@ def resolve(args: list[bytes]) -> Command | CommandError:
     return cmd
 
 
-def execute(client: "Client", args: list[bytes]) -> Any:
+def execute(client: Client, args: list[bytes]) -> Any:
     """Admit and run one command for client; returns the reply value."""
     server = client.server
     client.last_interaction = time.monotonic()
@@ -71,13 +71,13 @@ def execute(client: "Client", args: list[bytes]) -> Any:
     return reply
 
 
-def reject(client: "Client", cmd: Command, error: CommandError) -> CommandError:
+def reject(client: Client, cmd: Command, error: CommandError) -> CommandError:
     cmd.rejected_calls += 1
     client.server.stats.count_error(error.code)
     return error
 
 
-def call(client: "Client", cmd: Command, args: list[bytes]) -> Any:
+def call(client: Client, cmd: Command, args: list[bytes]) -> Any:
     """Run the handler and do the after-call bookkeeping."""
     server = client.server
     start = _perf_ns()

@@ -32,7 +32,7 @@ def _peer(sockname: object) -> str:
 class ClientProtocol(asyncio.Protocol):
     __slots__ = ("server", "client", "parser")
 
-    def __init__(self, server: "Server") -> None:
+    def __init__(self, server: Server) -> None:
         self.server = server
         self.client: Client | None = None
         self.parser = RequestParser(server.proto_max_bulk_len)
@@ -88,7 +88,7 @@ class ClientProtocol(asyncio.Protocol):
             self.server.client_closed(self.client)
 
 
-async def start_listeners(server: "Server") -> None:
+async def start_listeners(server: Server) -> None:
     """Listen on every address of `bind` (a leading '-' marks an optional address, as in Redis)."""
     loop = asyncio.get_running_loop()
     port = server.config["port"]
