@@ -54,8 +54,9 @@ class Database:
         self.scan_index: ScanIndex | None = None
         self.lru: dict[bytes, int] = {}  # key -> last access (ms), for OBJECT IDLETIME and eviction
         self.avg_ttl = 0
-        # Callbacks run with (db, key) whenever a key is changed: WATCH, tracking.
-        self.on_key_change: list[Callable[[Database, bytes], None]] = []
+        # Callbacks run with (db, key) whenever a key is changed (key None: possibly all keys):
+        # WATCH, blocked clients, client-side caching.
+        self.on_key_change: list[Callable[[Database, bytes | None], None]] = []
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -153,15 +154,12 @@ class Database:
 
     def flush(self) -> int:
         removed = len(self.data)
-        keys = list(self.data) if self.on_key_change else ()
         self.data = {}
         self.expires = {}
         self._expiry_heap = []
         self.lru = {}
         self.scan_index = None
-        for key in keys:
-            for callback in self.on_key_change:
-                callback(self, key)
+        self.modified_all(removed)
         return removed
 
     def swap_contents(self, other: Database) -> None:
@@ -170,6 +168,14 @@ class Database:
             mine, theirs = getattr(self, attr), getattr(other, attr)
             setattr(self, attr, theirs)
             setattr(other, attr, mine)
+        self.modified_all(1)
+        other.modified_all(0)
+
+    def modified_all(self, changes: int) -> None:
+        """Every key may have changed (FLUSHDB, SWAPDB): change hooks get key None."""
+        self.server.dirty += changes
+        for callback in self.on_key_change:
+            callback(self, None)
 
     def rename(self, src: bytes, dst: bytes, value: Any) -> None:
         """Move value from src to dst, carrying the TTL along (RENAME, MOVE within one db)."""

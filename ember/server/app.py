@@ -14,9 +14,11 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from .. import REDIS_COMPAT_VERSION, __version__
-from ..config import Config
+from ..config import Config, parse_memory
 from ..keyspace.database import Database
 from .blocking import BlockingManager
+from .multi import WatchRegistry
+from .pubsub import PubSub
 from .stats import SlowlogEntry, Stats
 
 if TYPE_CHECKING:
@@ -48,6 +50,8 @@ class Server:
         self.exit_code = 0
         self.on_stop = lambda: None  # set by the event loop runner
         self.blocking = BlockingManager(self)
+        self.watches = WatchRegistry(self)
+        self.pubsub = PubSub(self)
         self._cache_hot_settings()
 
     # -- settings read on the hot path are cached as attributes, refreshed on CONFIG SET ------
@@ -83,6 +87,8 @@ class Server:
     def client_closed(self, client: Client) -> None:
         self.clients.pop(client.id, None)
         self.blocking.client_closed(client)
+        self.watches.unwatch_all(client)
+        self.pubsub.client_closed(client)
         if client.monitor:
             self.monitors.remove(client)
 
@@ -92,6 +98,14 @@ class Server:
 
     def unpause_clients(self) -> None:
         self.blocking.unpause()
+
+    def output_buffer_limit(self, client_class: str) -> tuple[int, int, int]:
+        """(hard bytes, soft bytes, soft seconds) of client-output-buffer-limit for a class."""
+        words = str(self.config["client-output-buffer-limit"]).split()
+        for index in range(0, len(words) - 3, 4):
+            if words[index] in (client_class, "replica" if client_class == "slave" else client_class):
+                return parse_memory(words[index + 1]), parse_memory(words[index + 2]), int(words[index + 3])
+        return 0, 0, 0
 
     # -- time ---------------------------------------------------------------------------------
 

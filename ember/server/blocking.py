@@ -72,8 +72,13 @@ class BlockingManager:
     # -- blocking on keys ---------------------------------------------------------------------
 
     def block(self, client: Client, keys: list[bytes], timeout_s: float, serve: Serve,
-              timeout_reply: Any = NULL_ARRAY) -> NoReply:
-        """Park client until serve() yields a reply or timeout_s passes (0 = forever)."""
+              timeout_reply: Any = NULL_ARRAY) -> Any:
+        """Park client until serve() yields a reply or timeout_s passes (0 = forever).
+
+        Inside EXEC (or a script) nothing may block: the command answers as if it timed out.
+        """
+        if client.in_exec:
+            return timeout_reply
         waiter = Waiter(client, keys, serve, timeout_reply)
         for key in dict.fromkeys(keys):
             self.by_key.setdefault((client.db.id, key), deque()).append(waiter)
@@ -83,9 +88,16 @@ class BlockingManager:
             waiter.timer = self.server.loop.call_later(timeout_s, self._timed_out, waiter)
         return NO_REPLY
 
-    def _key_changed(self, db: Database, key: bytes) -> None:
-        if self.by_key and (db.id, key) in self.by_key:
-            self.ready[(db.id, key)] = db
+    def _key_changed(self, db: Database, key: bytes | None) -> None:
+        if not self.by_key:
+            return
+        if key is not None:
+            if (db.id, key) in self.by_key:
+                self.ready[(db.id, key)] = db
+            return
+        for slot in self.by_key:  # the whole db changed (SWAPDB): every waited key may serve now
+            if slot[0] == db.id:
+                self.ready[slot] = db
 
     def serve_ready(self) -> None:
         """Serve waiters on keys that changed, oldest waiter first, while the keys can serve."""

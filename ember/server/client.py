@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from ..keyspace.database import Database
     from .app import Server
+    from .multi import Transaction
 
 
 class NoReply:
@@ -33,7 +34,8 @@ class Client:
         "id", "server", "transport", "db", "resp", "name", "lib_name", "lib_ver", "authenticated",
         "user", "addr", "laddr", "created", "last_interaction", "last_command", "pending",
         "close_after_reply", "closed", "reply_mode", "no_evict", "no_touch", "monitor",
-        "blocked", "out", "flags", "query_buffer", "kill_reason",
+        "blocked", "out", "flags", "query_buffer", "kill_reason", "tx", "in_exec", "watched",
+        "watch_dirty", "channels", "patterns", "shard_channels", "soft_limit_since",
     )
 
     def __init__(self, server: Server, transport: asyncio.Transport | None, addr: str, laddr: str) -> None:
@@ -64,6 +66,14 @@ class Client:
         self.flags = ""
         self.query_buffer = 0
         self.kill_reason = ""
+        self.tx: Transaction | None = None  # set between MULTI and EXEC/DISCARD
+        self.in_exec = False  # running EXEC's queue (or a script): blocking commands must not block
+        self.watched: dict[tuple[int, bytes], int | None] = {}
+        self.watch_dirty = False
+        self.channels: set[bytes] = set()
+        self.patterns: set[bytes] = set()
+        self.shard_channels: set[bytes] = set()
+        self.soft_limit_since = 0.0  # when pending output first passed the soft limit
 
     # -- running commands ---------------------------------------------------------------------
 

@@ -52,16 +52,37 @@ def resolve(args: list[bytes]) -> Command | CommandError:
     return cmd
 
 
+# Commands that act on the transaction itself instead of being queued after MULTI.
+_TRANSACTION_CONTROL = frozenset(("exec", "discard", "multi", "watch", "quit", "reset"))
+# The only commands a RESP2 client may send while subscribed.
+_SUBSCRIBED_CONTEXT = frozenset((
+    "subscribe", "ssubscribe", "unsubscribe", "sunsubscribe", "psubscribe", "punsubscribe",
+    "ping", "quit", "reset",
+))
+
+
 def execute(client: Client, args: list[bytes]) -> Any:
     """Admit and run one command for client; returns the reply value."""
     server = client.server
     client.last_interaction = time.monotonic()
     cmd = resolve(args)
     if cmd.__class__ is CommandError:
+        if client.tx is not None:
+            client.tx.failed = True
         server.stats.count_error(cmd.code)
         return cmd
     if not client.authenticated and "no_auth" not in cmd.flags:
         return reject(client, cmd, CommandError(NOAUTH))
+    if client.tx is not None and "no_multi" in cmd.flags:
+        return reject(client, cmd, CommandError("ERR Command not allowed inside a transaction"))
+    if client.resp == 2 and (client.channels or client.patterns or client.shard_channels) \
+            and cmd.name not in _SUBSCRIBED_CONTEXT:
+        return reject(client, cmd, CommandError(
+            f"ERR Can't execute '{cmd.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
+            "are allowed in this context"))
+    if client.tx is not None and cmd.name not in _TRANSACTION_CONTROL:
+        client.tx.queued.append(args)
+        return "QUEUED"
     blocking = server.blocking
     if blocking.pause_mode and blocking.must_pause(client, cmd):
         return blocking.hold(client, args)
@@ -72,8 +93,11 @@ def execute(client: Client, args: list[bytes]) -> Any:
 
 
 def reject(client: Client, cmd: Command, error: CommandError) -> CommandError:
+    """Refuse to run cmd; inside MULTI this also dooms the transaction (EXECABORT)."""
     cmd.rejected_calls += 1
     client.server.stats.count_error(error.code)
+    if client.tx is not None:
+        client.tx.failed = True
     return error
 
 
