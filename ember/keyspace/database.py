@@ -121,8 +121,10 @@ class Database:
     def set(self, key: bytes, value: Any, keep_ttl: bool = False) -> None:
         """Store value at key, replacing any old value (and its TTL unless keep_ttl)."""
         data = self.data
-        if key not in data and self.scan_index is not None:
-            self.scan_index.add(key)
+        if key not in data:
+            if self.scan_index is not None:
+                self.scan_index.add(key)
+            self.server.notifier.notify(self, "n", "new", key)
         data[key] = value
         if not keep_ttl and self.expires:
             self.expires.pop(key, None)
@@ -193,6 +195,7 @@ class Database:
         self._remove(key)
         self.server.stats.expired_keys += 1
         self.modified(key)
+        self.server.notifier.notify(self, "x", "expired", key)
 
     def expire_due_keys(self, deadline_ns: int) -> tuple[int, int]:
         """Active expiry: delete due keys until none is due or the time budget runs out.

@@ -18,6 +18,7 @@ from ..config import Config, parse_memory
 from ..keyspace.database import Database
 from .blocking import BlockingManager
 from .multi import WatchRegistry
+from .notify import KeyspaceNotifier
 from .pubsub import PubSub
 from .stats import SlowlogEntry, Stats
 
@@ -52,6 +53,7 @@ class Server:
         self.blocking = BlockingManager(self)
         self.watches = WatchRegistry(self)
         self.pubsub = PubSub(self)
+        self.notifier = KeyspaceNotifier(self)
         self._cache_hot_settings()
 
     # -- settings read on the hot path are cached as attributes, refreshed on CONFIG SET ------
