@@ -21,6 +21,7 @@ from .multi import WatchRegistry
 from .notify import KeyspaceNotifier
 from .pubsub import PubSub
 from .stats import SlowlogEntry, Stats
+from .tracking import Tracking
 
 if TYPE_CHECKING:
     from .client import Client
@@ -54,6 +55,8 @@ class Server:
         self.watches = WatchRegistry(self)
         self.pubsub = PubSub(self)
         self.notifier = KeyspaceNotifier(self)
+        self.tracking = Tracking(self)
+        self.current_client: Client | None = None  # whose command is running (NOLOOP, scripts)
         self._cache_hot_settings()
 
     # -- settings read on the hot path are cached as attributes, refreshed on CONFIG SET ------
@@ -91,6 +94,7 @@ class Server:
         self.blocking.client_closed(client)
         self.watches.unwatch_all(client)
         self.pubsub.client_closed(client)
+        self.tracking.client_closed(client)
         if client.monitor:
             self.monitors.remove(client)
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ..keyspace.database import Database
     from .app import Server
     from .multi import Transaction
+    from .tracking import TrackingState
 
 
 class NoReply:
@@ -35,7 +36,7 @@ class Client:
         "user", "addr", "laddr", "created", "last_interaction", "last_command", "pending",
         "close_after_reply", "closed", "reply_mode", "no_evict", "no_touch", "monitor",
         "blocked", "out", "flags", "query_buffer", "kill_reason", "tx", "in_exec", "watched",
-        "watch_dirty", "channels", "patterns", "shard_channels", "soft_limit_since",
+        "watch_dirty", "channels", "patterns", "shard_channels", "soft_limit_since", "tracking",
     )
 
     def __init__(self, server: Server, transport: asyncio.Transport | None, addr: str, laddr: str) -> None:
@@ -74,6 +75,7 @@ class Client:
         self.patterns: set[bytes] = set()
         self.shard_channels: set[bytes] = set()
         self.soft_limit_since = 0.0  # when pending output first passed the soft limit
+        self.tracking: TrackingState | None = None  # CLIENT TRACKING options when on
 
     # -- running commands ---------------------------------------------------------------------
 

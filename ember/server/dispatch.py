@@ -104,6 +104,7 @@ def reject(client: Client, cmd: Command, error: CommandError) -> CommandError:
 def call(client: Client, cmd: Command, args: list[bytes]) -> Any:
     """Run the handler and do the after-call bookkeeping."""
     server = client.server
+    server.current_client = client
     start = _perf_ns()
     try:
         reply = cmd.handler(client, args)
@@ -121,6 +122,8 @@ def call(client: Client, cmd: Command, args: list[bytes]) -> Any:
     if reply.__class__ is CommandError:
         cmd.failed_calls += 1
         server.stats.count_error(reply.code)
+    elif client.tracking is not None and "readonly" in cmd.flags:
+        server.tracking.remember_keys(client, cmd.keys(args))
     if duration_us >= server.slowlog_threshold_us >= 0 and "skip_slowlog" not in cmd.flags:
         server.slowlog_add(client, args, duration_us)
     if server.latency_threshold_ms and duration_us >= server.latency_threshold_ms * 1000:
