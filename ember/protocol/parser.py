@@ -7,13 +7,22 @@ because Redis executes them before it replies with the error and closes.
 Two paths, one behaviour:
 - fast path: hiredis parses a read that holds only complete, well-formed multibulk requests
   (the pipelined case), which is most of the traffic;
-- strict path: a Python port of Redis's multibulk/inline state machine handles everything else
-  (split reads, large arguments, inline commands, limits, malformed input), with Redis's errors.
-The fast path only accepts what the strict path would accept identically; anything unusual makes
-it hand the whole read to the strict path, so the two can never disagree on a reply.
+- strict path: a Python port of Redis's request state machine (processMultibulkBuffer and
+  processInlineBuffer in networking.c, sdssplitargs in sds.c) handles everything else: split
+  reads, large arguments, inline commands, limits and malformed input, with Redis's errors.
+hiredis is more liberal than Redis (it also accepts status, verbatim and nested replies), so
+the fast path re-walks what hiredis returned against the bytes and only keeps a read that is
+exactly a run of canonical multibulk requests; anything else goes to the strict path whole, so
+the two paths cannot disagree.
+
+Quirks of Redis kept on purpose, because clients can observe them: header lines end at the
+first '\\r' and the byte after it is skipped unchecked, the two bytes after a bulk are skipped
+unchecked, and a NUL byte before a line's end hides that end (Redis searches with strchr).
 """
 
 from __future__ import annotations
+
+import re
 
 import hiredis
 
@@ -23,19 +32,34 @@ INLINE_MAX_SIZE = 64 * 1024  # Redis's PROTO_INLINE_MAX_SIZE
 MAX_MULTIBULK_LEN = 2**31 - 1  # Redis 7 bounds the count by INT_MAX only
 UNAUTH_MAX_MULTIBULK_LEN = 10  # Redis 7 limits what an unauthenticated client may send
 UNAUTH_MAX_BULK_LEN = 16384
+DEFAULT_MAX_BULK_LEN = 512 * 1024 * 1024  # proto-max-bulk-len
+
+_LLONG_MIN, _LLONG_MAX = -(2**63), 2**63 - 1
+
+# hiredis allocates a list as soon as it reads an aggregate header, before the elements arrive:
+# counts of 6+ digits go to the strict path, which allocates nothing up front.
+_HUGE_AGGREGATE = re.compile(rb"[*%~>|][0-9]{6}")
+
+# len(b"$%d\r\n" % n) for small n: the per-argument header size the fast path walks over.
+_HEADER_LEN = [len(b"%d" % n) + 3 for n in range(10000)]
 
 
 class RequestParser:
-    """Incremental request parser for one connection."""
+    """Incremental request parser for one connection (the query buffer of a Redis client)."""
 
-    __slots__ = ("_buf", "_reader", "_argc", "_args", "max_bulk_len", "authenticated")
+    __slots__ = ("_buf", "_reader", "_argc", "_bulk_len", "_args", "_use_fast_path",
+                 "max_bulk_len", "authenticated")
 
-    def __init__(self, max_bulk_len: int = 512 * 1024 * 1024) -> None:
+    def __init__(self, max_bulk_len: int = DEFAULT_MAX_BULK_LEN, *, use_fast_path: bool = True) -> None:
         self._buf = bytearray()  # strict-path buffer; empty while the fast path is in use
         self._reader = hiredis.Reader()
         self._argc = 0  # arguments still expected by a multibulk request in progress
+        self._bulk_len = -1  # length of the bulk being read, -1 before its '$' line
         self._args: list[bytes] = []
+        self._use_fast_path = use_fast_path
         self.max_bulk_len = max_bulk_len
+        # Unauthenticated clients get Redis's small limits and one command per parse, so an
+        # AUTH early in a pipeline lifts the limits for the commands after it.
         self.authenticated = True
 
     @property
@@ -44,7 +68,8 @@ class RequestParser:
         return len(self._buf)
 
     def feed(self, data: bytes) -> tuple[list[list[bytes]], ProtocolError | None]:
-        if not self._buf and self._argc == 0 and self.authenticated:
+        """Parse `data` (may be b"" to continue); return complete commands and a fatal error."""
+        if not self._buf and not self._argc and self.authenticated and data and self._use_fast_path:
             fast = self._parse_fast(data)
             if fast is not None:
                 return fast, None
@@ -53,76 +78,88 @@ class RequestParser:
         try:
             self._parse_strict(commands)
         except ProtocolError as err:
-            self._buf.clear()
+            self._reset()
             return commands, err
         return commands, None
 
+    def _reset(self) -> None:
+        self._buf.clear()
+        self._argc = 0
+        self._bulk_len = -1
+        self._args = []
+
+    # -- fast path ----------------------------------------------------------------------------
+
     def _parse_fast(self, data: bytes) -> list[list[bytes]] | None:
-        """hiredis over a read of complete multibulk requests, or None to use the strict path."""
-        if data[:1] != b"*" or len(data) > self.max_bulk_len:
+        """hiredis over a read of complete canonical multibulk requests, or None to go strict."""
+        if data[0] != 0x2A or len(data) > self.max_bulk_len or _HUGE_AGGREGATE.search(data):
             return None
-        if b"\r\n+" in data or b"\r\n=" in data:
-            return None  # hiredis hands status/verbatim strings back as bytes; Redis rejects them
         reader = self._reader
         reader.feed(data)
         commands: list[list[bytes]] = []
+        pos = 0  # where the request hiredis returns next must start, if it is canonical
+        header_len = _HEADER_LEN
         try:
             while (request := reader.gets()) is not False:
-                if request.__class__ is not list or not request:
-                    break  # null/empty multibulk or a non-array type: let the strict path decide
+                if request.__class__ is not list or not request or data[pos] != 0x2A:
+                    break
+                pos += header_len[len(request)] if len(request) < 10000 else len(b"%d" % len(request)) + 3
                 for arg in request:
-                    if arg.__class__ is not bytes:
+                    if arg.__class__ is not bytes or data[pos] != 0x24:  # '$'
                         break
+                    size = len(arg)
+                    pos += size + 2 + (header_len[size] if size < 10000 else len(b"%d" % size) + 3)
                 else:
                     commands.append(request)
                     continue
                 break
             else:
-                if not reader.has_data():
-                    return commands
-        except hiredis.ProtocolError:
+                if pos == len(data):
+                    return commands  # every byte accounted for: hiredis holds no partial state
+        except (hiredis.ProtocolError, IndexError):
             pass
         self._reader = hiredis.Reader()
         return None
+
+    # -- strict path (Redis's state machine) --------------------------------------------------
 
     def _parse_strict(self, commands: list[list[bytes]]) -> None:
         buf = self._buf
         pos = 0
         try:
             while pos < len(buf):
-                if self._argc == 0:
-                    if buf[pos] == 0x2A:  # '*'
+                if not self._argc:
+                    if buf[pos] == 0x2A:  # '*': multibulk; anything else is an inline command
                         new_pos = self._read_multibulk_header(buf, pos)
                     else:
                         new_pos = self._read_inline(buf, pos, commands)
                     if new_pos < 0:
                         return
                     pos = new_pos
-                    if self._argc == 0:
+                    if not self._argc:
+                        if commands and not self.authenticated:
+                            return
                         continue
                 pos = self._read_bulk_args(buf, pos)
                 if self._argc:
                     return  # the rest of this request has not arrived yet
                 commands.append(self._args)
                 self._args = []
+                if not self.authenticated:
+                    return
         finally:
             del buf[:pos]
 
-    def _read_line(self, buf: bytearray, pos: int, limit_error: str) -> int:
-        """Index of the '\\r' ending the line at pos, or -1 when the line is incomplete."""
-        end = buf.find(b"\r\n", pos)
-        if end < 0 and len(buf) - pos > INLINE_MAX_SIZE:
-            raise ProtocolError(limit_error)
-        return end
-
     def _read_multibulk_header(self, buf: bytearray, pos: int) -> int:
-        end = self._read_line(buf, pos, "too big mbulk count string")
+        end = _line_end(buf, pos, 0x0D)
         if end < 0:
+            if len(buf) - pos > INLINE_MAX_SIZE:
+                raise ProtocolError("too big mbulk count string")
             return -1
-        count = _parse_length(buf[pos + 1 : end])
+        count = _string2ll(buf[pos + 1 : end])
         if count is None or count > MAX_MULTIBULK_LEN:
             raise ProtocolError("invalid multibulk length")
-        if not self.authenticated and count > UNAUTH_MAX_MULTIBULK_LEN:
+        if count > UNAUTH_MAX_MULTIBULK_LEN and not self.authenticated:
             raise ProtocolError("unauthenticated multibulk length")
         self._argc = max(count, 0)  # '*0' and '*-1' are skipped silently, as in Redis
         return end + 2
@@ -130,35 +167,38 @@ class RequestParser:
     def _read_bulk_args(self, buf: bytearray, pos: int) -> int:
         args = self._args
         while self._argc:
-            if pos >= len(buf):
+            if self._bulk_len < 0:
+                end = _line_end(buf, pos, 0x0D)
+                if end < 0:
+                    if len(buf) - pos > INLINE_MAX_SIZE:
+                        raise ProtocolError("too big bulk count string")
+                    return pos
+                if buf[pos] != 0x24:  # '$'
+                    raise ProtocolError(f"expected '$', got '{_error_char(buf[pos])}'")
+                size = _string2ll(buf[pos + 1 : end])
+                if size is None or size < 0 or size > self.max_bulk_len:
+                    raise ProtocolError("invalid bulk length")
+                if size > UNAUTH_MAX_BULK_LEN and not self.authenticated:
+                    raise ProtocolError("unauthenticated bulk length")
+                self._bulk_len = size
+                pos = end + 2
+            size = self._bulk_len
+            if len(buf) - pos < size + 2:
                 return pos
-            if buf[pos] != 0x24:  # '$'
-                got = chr(buf[pos]) if 32 <= buf[pos] < 127 else "?"
-                raise ProtocolError(f"expected '$', got '{got}'")
-            end = self._read_line(buf, pos, "too big bulk count string")
-            if end < 0:
-                return pos
-            size = _parse_length(buf[pos + 1 : end])
-            if size is None or size < 0 or size > self.max_bulk_len:
-                raise ProtocolError("invalid bulk length")
-            if not self.authenticated and size > UNAUTH_MAX_BULK_LEN:
-                raise ProtocolError("unauthenticated bulk length")
-            start = end + 2
-            if len(buf) < start + size + 2:
-                return pos
-            args.append(bytes(buf[start : start + size]))
-            pos = start + size + 2
+            args.append(bytes(buf[pos : pos + size]))
+            pos += size + 2  # the two bytes after the data are not checked, as in Redis
+            self._bulk_len = -1
             self._argc -= 1
         return pos
 
     def _read_inline(self, buf: bytearray, pos: int, commands: list[list[bytes]]) -> int:
-        end = buf.find(b"\n", pos)
+        end = _line_end(buf, pos, 0x0A)
         if end < 0:
             if len(buf) - pos > INLINE_MAX_SIZE:
                 raise ProtocolError("too big inline request")
             return -1
-        line = bytes(buf[pos:end]).rstrip(b"\r")
-        words = split_inline(line)
+        stop = end - 1 if end > pos and buf[end - 1] == 0x0D else end
+        words = split_inline(bytes(buf[pos:stop]))
         if words is None:
             raise ProtocolError("unbalanced quotes in request")
         if words:
@@ -166,72 +206,93 @@ class RequestParser:
         return end + 1
 
 
-def _parse_length(raw: bytearray) -> int | None:
-    """Parse a '*'/'$' length as Redis's string2ll does: optional '-', digits only."""
-    text = bytes(raw)
-    body = text[1:] if text[:1] == b"-" else text
-    if not body.isdigit() or len(text) > 20:
+def _line_end(buf: bytearray, pos: int, terminator: int) -> int:
+    """Index of the line end at pos as Redis's strchr finds it, or -1 when it is not there yet.
+
+    A NUL before the terminator ends the C string first, so Redis waits for more data; a '\\r'
+    ending a header must also have one more byte after it (the '\\n' Redis skips unchecked).
+    """
+    end = buf.find(terminator, pos)
+    if end < 0 or buf.find(0, pos, end) >= 0:
+        return -1
+    if terminator == 0x0D and end > len(buf) - 2:
+        return -1
+    return end
+
+
+def _string2ll(raw: bytearray) -> int | None:
+    """Parse a '*'/'$' length as Redis's string2ll: '0' or an optional '-' then 1-9 and digits."""
+    if raw == b"0":
+        return 0
+    digits = raw[1:] if raw[:1] == b"-" else raw
+    if not digits.isdigit() or digits[0] == 0x30:
         return None
-    return int(text)
+    value = int(raw)
+    return value if _LLONG_MIN <= value <= _LLONG_MAX else None
 
 
+def _error_char(byte: int) -> str:
+    """The offending byte as Redis's '%c' prints it (raw; non-ASCII kept as a raw byte)."""
+    return chr(byte) if byte < 0x80 else bytes((byte,)).decode("utf-8", "surrogateescape")
+
+
+# sdssplitargs: an unquoted word ends at one of these; between words isspace() is skipped.
+_WORD_BREAKS = re.compile(rb"[ \t\r\n]+")
+_ISSPACE = b" \t\r\n\v\f"
 _ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}
+_HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
 
 
 def split_inline(line: bytes) -> list[bytes] | None:
     """Split an inline command as Redis's sdssplitargs does (quotes, escapes); None if unbalanced."""
+    if b'"' not in line and b"'" not in line:
+        # No quotes: words split at space/tab/CR/LF; \v and \f only vanish at a word's start.
+        return [word for word in (w.lstrip(b"\v\f") for w in _WORD_BREAKS.split(line)) if word]
     words: list[bytes] = []
     i, n = 0, len(line)
     while True:
-        while i < n and line[i] in b" \t\r\n\v\f":
+        while i < n and line[i] in _ISSPACE:
             i += 1
         if i >= n:
             return words
         word = bytearray()
-        quote = 0
-        while True:
-            if quote == 0x22:  # inside "double quotes"
-                if i >= n:
+        while i < n and line[i] not in b" \t\r\n":
+            c = line[i]
+            if c == 0x22 or c == 0x27:  # a quoted section ends the word, wherever it starts
+                i = _read_quoted(line, i + 1, word, c)
+                if i < 0:
                     return None
-                c = line[i]
-                if c == 0x5C and i + 3 < n and line[i + 1] == 0x78 and _is_hex(line[i + 2 : i + 4]):
-                    word.append(int(line[i + 2 : i + 4], 16))
-                    i += 3
-                elif c == 0x5C and i + 1 < n:
-                    i += 1
-                    word.append(_ESCAPES.get(line[i], line[i]))
-                elif c == 0x22:
-                    if i + 1 < n and line[i + 1] not in b" \t\r\n\v\f":
-                        return None  # closing quote must be followed by a space
-                    i += 1
-                    break
-                else:
-                    word.append(c)
-            elif quote == 0x27:  # inside 'single quotes'
-                if i >= n:
-                    return None
-                c = line[i]
-                if c == 0x5C and i + 1 < n and line[i + 1] == 0x27:
-                    i += 1
-                    word.append(0x27)
-                elif c == 0x27:
-                    if i + 1 < n and line[i + 1] not in b" \t\r\n\v\f":
-                        return None
-                    i += 1
-                    break
-                else:
-                    word.append(c)
-            else:
-                if i >= n or line[i] in b" \t\r\n\v\f":
-                    break
-                c = line[i]
-                if c in (0x22, 0x27):
-                    quote = c
-                else:
-                    word.append(c)
+                break
+            word.append(c)
             i += 1
         words.append(bytes(word))
 
 
-def _is_hex(pair: bytes) -> bool:
-    return len(pair) == 2 and all(ch in b"0123456789abcdefABCDEF" for ch in pair)
+def _read_quoted(line: bytes, i: int, word: bytearray, quote: int) -> int:
+    """Append a quoted section to word; return the index after it, or -1 if it is unbalanced.
+
+    In "double quotes" \\xHH and C escapes (\\n \\r \\t \\b \\a, else the char itself) apply; in
+    'single quotes' only \\' is an escape. The closing quote must be followed by a space or the end.
+    """
+    n = len(line)
+    while i < n:
+        c = line[i]
+        if c == 0x5C and i + 1 < n:  # backslash
+            nxt = line[i + 1]
+            if quote == 0x22:
+                if nxt == 0x78 and i + 3 < n and line[i + 2] in _HEX_DIGITS and line[i + 3] in _HEX_DIGITS:
+                    word.append(int(line[i + 2 : i + 4], 16))
+                    i += 4
+                else:
+                    word.append(_ESCAPES.get(nxt, nxt))
+                    i += 2
+                continue
+            if nxt == 0x27:
+                word.append(0x27)
+                i += 2
+                continue
+        if c == quote:
+            return -1 if i + 1 < n and line[i + 1] not in _ISSPACE else i + 1
+        word.append(c)
+        i += 1
+    return -1  # unterminated

@@ -58,14 +58,23 @@ class ClientProtocol(asyncio.Protocol):
         server.stats.total_net_input_bytes += len(data)
         server.stats.total_reads_processed += 1
         parser = self.parser
-        parser.authenticated = client.authenticated
         parser.max_bulk_len = server.proto_max_bulk_len
-        commands, error = parser.feed(data)
-        client.pending.extend(commands)
-        client.process()
-        if error is not None and not client.closed:
-            self._protocol_error(client, error.reply)
-            return
+        while True:
+            # An unauthenticated parser yields one command at a time, so that an AUTH in a
+            # pipeline lifts the unauthenticated limits for the commands behind it, as in Redis.
+            parser.authenticated = authenticated = client.authenticated
+            commands, error = parser.feed(data)
+            data = b""
+            if commands:
+                client.pending.extend(commands)
+                client.process()
+            if client.closed:
+                return
+            if error is not None:
+                self._protocol_error(client, error.reply)
+                return
+            if authenticated or not commands or client.blocked:
+                break
         client.query_buffer = parser.buffered
         if parser.buffered > server.query_buffer_limit:
             log.warning("Closing client that reached max query buffer length: id=%d addr=%s",
