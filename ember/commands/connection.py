@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import hmac
+import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..protocol.errors import OUT_OF_RANGE_DB, WRONGPASS, CommandError
-from .table import command, parse_int
+from ..protocol.encoder import SetReply, Verbatim
+from ..protocol.errors import OUT_OF_RANGE_DB, SYNTAX, WRONGPASS, CommandError
+from ..server.client import NO_REPLY
+from .server_admin import declare_help, subcommand_syntax_error
+from .table import command, container, parse_int
 
 if TYPE_CHECKING:
     from ..server.client import Client
@@ -16,7 +21,7 @@ GROUP = "connection"
 
 @command("ping", -1, flags="fast", acl="connection", group=GROUP, since="1.0.0",
          summary="Answers PONG, or echoes the optional message back.")
-def ping(client: "Client", args: list[bytes]):
+def ping(client: Client, args: list[bytes]):
     if len(args) > 2:
         raise CommandError("ERR wrong number of arguments for 'ping' command")
     return args[1] if len(args) == 2 else "PONG"
@@ -24,13 +29,13 @@ def ping(client: "Client", args: list[bytes]):
 
 @command("echo", 2, flags="fast", acl="connection", group=GROUP, since="1.0.0",
          summary="Replies with the given message.")
-def echo(client: "Client", args: list[bytes]):
+def echo(client: Client, args: list[bytes]):
     return args[1]
 
 
 @command("select", 2, flags="loading stale fast", acl="connection", group=GROUP, since="1.0.0",
          summary="Switches the connection to another numbered database.")
-def select(client: "Client", args: list[bytes]):
+def select(client: Client, args: list[bytes]):
     index = parse_int(args[1])
     if not 0 <= index < len(client.server.dbs):
         raise CommandError(OUT_OF_RANGE_DB)
@@ -40,12 +45,12 @@ def select(client: "Client", args: list[bytes]):
 
 @command("quit", -1, flags="noscript loading stale fast no_auth allow_busy", acl="connection",
          group=GROUP, since="1.0.0", summary="Closes the connection after replying OK.")
-def quit_(client: "Client", args: list[bytes]):
+def quit_(client: Client, args: list[bytes]):
     client.close_after_reply = True
     return "OK"
 
 
-def check_password(client: "Client", username: bytes, password: bytes) -> None:
+def check_password(client: Client, username: bytes, password: bytes) -> None:
     """Authenticate as `username` (only 'default' until ACL users exist) or raise WRONGPASS."""
     required = client.server.config["requirepass"].encode()
     if username != b"default" or not required or not hmac.compare_digest(password, required):
@@ -58,7 +63,7 @@ def check_password(client: "Client", username: bytes, password: bytes) -> None:
 
 @command("auth", -2, flags="noscript loading stale fast no_auth allow_busy", acl="connection",
          group=GROUP, since="1.0.0", summary="Authenticates the connection with a password or user and password.")
-def auth(client: "Client", args: list[bytes]):
+def auth(client: Client, args: list[bytes]):
     if len(args) > 3:
         raise CommandError("ERR syntax error")
     if len(args) == 2 and not client.server.config["requirepass"]:
@@ -72,7 +77,7 @@ def auth(client: "Client", args: list[bytes]):
 
 @command("hello", -1, flags="noscript loading stale fast no_auth allow_busy", acl="connection",
          group=GROUP, since="6.0.0", summary="Negotiates the protocol version (2 or 3), optionally authenticating and naming the connection.")
-def hello(client: "Client", args: list[bytes]):
+def hello(client: Client, args: list[bytes]):
     version = client.resp
     index = 1
     if len(args) > 1:
@@ -122,7 +127,7 @@ def validate_client_name(name: bytes) -> None:
 
 @command("reset", 1, flags="noscript loading stale fast no_auth allow_busy", acl="connection",
          group=GROUP, since="6.2.0", summary="Resets the connection's state: database, protocol, name, modes.")
-def reset(client: "Client", args: list[bytes]):
+def reset(client: Client, args: list[bytes]):
     client.db = client.server.dbs[0]
     client.resp = 2
     client.name = b""
@@ -133,3 +138,337 @@ def reset(client: "Client", args: list[bytes]):
         client.server.monitors.remove(client)
     client.authenticated = not client.server.requires_auth()
     return "RESET"
+
+
+# -- CLIENT -----------------------------------------------------------------------------------
+
+container("client", -2, group=GROUP, since="2.4.0",
+          summary="A container for client connection commands.")
+
+CLIENT_FLAGS = "noscript loading stale"
+CLIENT_ADMIN_FLAGS = "admin noscript loading stale"
+
+# CLIENT LIST TYPE / CLIENT KILL TYPE names, as Redis's getClientTypeByName accepts them.
+CLIENT_TYPES = {b"normal": "normal", b"slave": "replica", b"replica": "replica",
+                b"master": "master", b"pubsub": "pubsub"}
+
+
+def client_type(client: Client) -> str:
+    """Redis's getClientType. Ember has no replication links yet: normal or pubsub."""
+    if client.channels or client.patterns or client.shard_channels:
+        return "pubsub"
+    return "normal"
+
+
+def parse_client_type(raw: bytes) -> str:
+    kind = CLIENT_TYPES.get(raw.lower())
+    if kind is None:
+        raise CommandError(f"ERR Unknown client type '{raw.decode('utf-8', 'replace')}'")
+    return kind
+
+
+def client_lines(clients) -> Verbatim:
+    """CLIENT LIST / INFO text: one line per client, each ending in a newline."""
+    return Verbatim("".join(c.info_line() + "\n" for c in clients).encode())
+
+
+@command("client|id", 2, flags=CLIENT_FLAGS, acl="connection", group=GROUP, since="5.0.0",
+         summary="Returns the unique client ID of the connection.", complexity="O(1)")
+def client_id(client: Client, args: list[bytes]):
+    return client.id
+
+
+@command("client|setname", 3, flags=CLIENT_FLAGS, acl="connection", group=GROUP, since="2.6.9",
+         summary="Sets the connection name.", complexity="O(1)")
+def client_setname(client: Client, args: list[bytes]):
+    validate_client_name(args[2])
+    client.name = args[2]
+    return "OK"
+
+
+@command("client|getname", 2, flags=CLIENT_FLAGS, acl="connection", group=GROUP, since="2.6.9",
+         summary="Returns the name of the connection.", complexity="O(1)")
+def client_getname(client: Client, args: list[bytes]):
+    return client.name or None
+
+
+@command("client|setinfo", 4, flags=CLIENT_FLAGS, acl="connection", group=GROUP, since="7.2.0",
+         summary="Sets information specific to the client or connection.", complexity="O(1)")
+def client_setinfo(client: Client, args: list[bytes]):
+    attribute, value = args[2], args[3]
+    field = attribute.lower()
+    if field not in (b"lib-name", b"lib-ver"):
+        raise CommandError(f"ERR Unrecognized option '{attribute.decode('utf-8', 'replace')}'")
+    if any(byte < 33 or byte > 126 for byte in value):
+        raise CommandError(f"ERR {attribute.decode('utf-8', 'replace')} cannot contain spaces, "
+                           "newlines or special characters.")
+    if field == b"lib-name":
+        client.lib_name = value
+    else:
+        client.lib_ver = value
+    return "OK"
+
+
+@command("client|list", -2, flags=CLIENT_ADMIN_FLAGS, acl="connection", group=GROUP, since="2.4.0",
+         summary="Lists open connections.",
+         complexity="O(N) where N is the number of client connections")
+def client_list(client: Client, args: list[bytes]):
+    client.last_command = "client|list"  # Redis shows the running command in its own line
+    clients = client.server.clients
+    if len(args) == 2:
+        return client_lines(clients.values())
+    option = args[2].lower()
+    if option == b"type" and len(args) == 4:
+        kind = parse_client_type(args[3])
+        return client_lines(c for c in clients.values() if client_type(c) == kind)
+    if option == b"id" and len(args) > 3:
+        ids = [parse_int(raw, "ERR Invalid client ID") for raw in args[3:]]
+        return client_lines(clients[i] for i in ids if i in clients)
+    raise CommandError(SYNTAX)
+
+
+@command("client|info", 2, flags=CLIENT_FLAGS, acl="connection", group=GROUP, since="6.2.0",
+         summary="Returns information about the connection.", complexity="O(1)")
+def client_info(client: Client, args: list[bytes]):
+    client.last_command = "client|info"
+    return client_lines([client])
+
+
+@dataclass
+class KillFilter:
+    """CLIENT KILL's options: a client must match every one that is set."""
+
+    addr: bytes | None = None
+    laddr: bytes | None = None
+    kind: str | None = None
+    client_id: int = 0
+    user: str | None = None
+    skip_me: bool = True
+    max_age: int = 0
+
+    def matches(self, target: Client, caller: Client, now: float) -> bool:
+        return not (
+            (self.addr is not None and target.addr.encode() != self.addr)
+            or (self.laddr is not None and target.laddr.encode() != self.laddr)
+            or (self.kind is not None and client_type(target) != self.kind)
+            or (self.client_id and target.id != self.client_id)
+            or (self.user is not None and target.user != self.user)
+            or (self.skip_me and target is caller)
+            or (self.max_age and now - target.created < self.max_age)
+        )
+
+
+def _known_user(client: Client, name: str) -> bool:
+    # Until ACL users exist, the users are 'default' and whoever is logged in.
+    return name == "default" or any(c.user == name for c in client.server.clients.values())
+
+
+def parse_kill_filter(client: Client, args: list[bytes]) -> KillFilter:
+    """The option/value pairs of the new CLIENT KILL form, with Redis's errors."""
+    kill = KillFilter()
+    for index in range(2, len(args), 2):
+        option = args[index].lower()
+        if index + 1 >= len(args):
+            raise CommandError(SYNTAX)
+        value = args[index + 1]
+        if option == b"id":
+            kill.client_id = parse_int(value, "ERR client-id should be greater than 0")
+            if kill.client_id < 1:
+                raise CommandError("ERR client-id should be greater than 0")
+        elif option == b"maxage":  # Redis 7.4's option, accepted here too
+            kill.max_age = parse_int(value, "ERR maxage is not an integer or out of range")
+            if kill.max_age <= 0:
+                raise CommandError("ERR maxage should be greater than 0")
+        elif option == b"type":
+            kill.kind = parse_client_type(value)
+        elif option == b"addr":
+            kill.addr = value
+        elif option == b"laddr":
+            kill.laddr = value
+        elif option == b"user":
+            kill.user = value.decode("utf-8", "replace")
+            if not _known_user(client, kill.user):
+                raise CommandError(f"ERR No such user '{kill.user}'")
+        elif option == b"skipme" and value.lower() in (b"yes", b"no"):
+            kill.skip_me = value.lower() == b"yes"
+        else:
+            raise CommandError(SYNTAX)
+    return kill
+
+
+@command("client|kill", -3, flags=CLIENT_ADMIN_FLAGS, acl="connection", group=GROUP, since="2.4.0",
+         summary="Terminates open connections.",
+         complexity="O(N) where N is the number of client connections")
+def client_kill(client: Client, args: list[bytes]):
+    old_form = len(args) == 3  # CLIENT KILL addr: may kill the caller itself
+    kill = KillFilter(addr=args[2], skip_me=False) if old_form else parse_kill_filter(client, args)
+    now = time.time()
+    victims = [c for c in client.server.clients.values() if kill.matches(c, client, now)]
+    for victim in victims:
+        if victim is client:
+            victim.close_after_reply = True  # after this reply is written
+        else:
+            victim.close()
+    if old_form:
+        if not victims:
+            raise CommandError("ERR No such client")
+        return "OK"
+    return len(victims)
+
+
+@command("client|reply", 3, flags=CLIENT_FLAGS, acl="connection", group=GROUP, since="3.2.0",
+         summary="Instructs the server whether to reply to commands.", complexity="O(1)")
+def client_reply(client: Client, args: list[bytes]):
+    mode = args[2].lower()
+    if mode == b"on":
+        client.reply_mode = "on"
+        return "OK"
+    if mode == b"off":
+        client.reply_mode = "off"
+    elif mode == b"skip":
+        if client.reply_mode != "off":
+            client.reply_mode = "skip"  # swallows the next command's reply
+    else:
+        raise CommandError(SYNTAX)
+    return NO_REPLY
+
+
+def parse_on_off(raw: bytes) -> bool:
+    mode = raw.lower()
+    if mode not in (b"on", b"off"):
+        raise CommandError(SYNTAX)
+    return mode == b"on"
+
+
+@command("client|no-evict", 3, flags=CLIENT_ADMIN_FLAGS, acl="connection", group=GROUP,
+         since="7.0.0", summary="Sets the client eviction mode of the connection.", complexity="O(1)")
+def client_no_evict(client: Client, args: list[bytes]):
+    client.no_evict = parse_on_off(args[2])
+    return "OK"
+
+
+@command("client|no-touch", 3, flags=CLIENT_FLAGS, acl="connection", group=GROUP, since="7.2.0",
+         summary="Controls whether commands sent by the client affect the LRU/LFU of accessed keys.",
+         complexity="O(1)")
+def client_no_touch(client: Client, args: list[bytes]):
+    client.no_touch = parse_on_off(args[2])
+    return "OK"
+
+
+@command("client|pause", -3, flags=CLIENT_ADMIN_FLAGS, acl="connection", group=GROUP,
+         since="2.9.50", summary="Suspends commands processing.", complexity="O(1)")
+def client_pause(client: Client, args: list[bytes]):
+    if len(args) > 4:
+        raise subcommand_syntax_error(args)
+    mode = "all"
+    if len(args) == 4:
+        mode = args[3].lower().decode("utf-8", "replace")
+        if mode not in ("write", "all"):
+            raise CommandError("ERR CLIENT PAUSE mode must be WRITE or ALL")
+    timeout_ms = parse_int(args[2], "ERR timeout is not an integer or out of range")
+    if timeout_ms < 0:
+        raise CommandError("ERR timeout is negative")
+    server = client.server
+    server.pause_clients(mode, server.clock_ms() + timeout_ms if timeout_ms else 0)
+    return "OK"
+
+
+@command("client|unpause", 2, flags=CLIENT_ADMIN_FLAGS, acl="connection", group=GROUP,
+         since="6.2.0", summary="Resumes processing commands from paused clients.",
+         complexity="O(N) Where N is the number of paused clients")
+def client_unpause(client: Client, args: list[bytes]):
+    client.server.unpause_clients()
+    return "OK"
+
+
+@command("client|unblock", -3, flags=CLIENT_ADMIN_FLAGS, acl="connection", group=GROUP,
+         since="5.0.0", summary="Unblocks a client blocked by a blocking command from a different connection.",
+         complexity="O(log N) where N is the number of client connections")
+def client_unblock(client: Client, args: list[bytes]):
+    if len(args) > 4:
+        raise subcommand_syntax_error(args)
+    with_error = False
+    if len(args) == 4:
+        reason = args[3].lower()
+        if reason not in (b"timeout", b"error"):
+            raise CommandError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+        with_error = reason == b"error"
+    target = client.server.clients.get(parse_int(args[2]))
+    return int(target is not None and client.server.blocking.unblock(target, with_error))
+
+
+@command("client|trackinginfo", 2, flags=CLIENT_FLAGS, acl="connection", group=GROUP,
+         since="6.2.0", summary="Returns information about server-assisted client-side caching for the connection.",
+         complexity="O(1)")
+def client_trackinginfo(client: Client, args: list[bytes]):
+    state = client.tracking
+    if state is None:
+        return {b"flags": SetReply([b"off"]), b"redirect": -1, b"prefixes": []}
+    flags = state.flags()
+    if state.redirect and state.redirect not in client.server.clients:
+        flags.append(b"broken_redirect")
+    return {b"flags": SetReply(flags), b"redirect": state.redirect, b"prefixes": list(state.prefixes)}
+
+
+@command("client|getredir", 2, flags=CLIENT_FLAGS, acl="connection", group=GROUP, since="6.0.0",
+         summary="Returns the client ID to which the connection's tracking notifications are redirected.",
+         complexity="O(1)")
+def client_getredir(client: Client, args: list[bytes]):
+    return -1 if client.tracking is None else client.tracking.redirect
+
+
+_CLIENT_HELP = (
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
+    "GETNAME",
+    "    Return the name of the current connection.",
+    "ID",
+    "    Return the ID of the current connection.",
+    "INFO",
+    "    Return information about the current client connection.",
+    "KILL <ip:port>",
+    "    Kill connection made from <ip:port>.",
+    "KILL <option> <value> [<option> <value> [...]]",
+    "    Kill connections. Options are:",
+    "    * ADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made from the specified address",
+    "    * LADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made to specified local address",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Kill connections by type.",
+    "    * USER <username>",
+    "      Kill connections authenticated by <username>.",
+    "    * SKIPME (YES|NO)",
+    "      Skip killing current connection (default: yes).",
+    "LIST [options ...]",
+    "    Return information about client connections. Options:",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Return clients of specified type.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
+    "SETNAME <name>",
+    "    Assign the name <name> to the current connection.",
+    "SETINFO <option> <value>",
+    "    Set client meta attr. Options are:",
+    "    * LIB-NAME: the client lib name.",
+    "    * LIB-VER: the client lib version.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect current client connection from eviction.",
+    "NO-TOUCH (ON|OFF)",
+    "    Will not touch LRU/LFU stats when this mode is on.",
+)
+
+declare_help("client", _CLIENT_HELP, since="5.0.0", group=GROUP, acl="connection")

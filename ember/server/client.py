@@ -123,14 +123,33 @@ class Client:
     # -- introspection ------------------------------------------------------------------------
 
     def info_line(self) -> str:
-        """One CLIENT LIST / CLIENT INFO line, with Redis 7.2's fields."""
+        """One CLIENT LIST / CLIENT INFO line, with Redis 7.2's fields in its order."""
         now = time.time()
-        flags = ("O" if self.monitor else "") + ("b" if self.blocked else "") or "N"
+        tx = self.tx
+        tracking = self.tracking
+        flags = "".join((
+            "O" if self.monitor else "",
+            "P" if self.channels or self.patterns or self.shard_channels else "",
+            "x" if tx is not None else "",
+            "b" if self.blocked else "",
+            "t" if tracking is not None else "",
+            "B" if tracking is not None and tracking.bcast else "",
+            "d" if self.watch_dirty else "",
+            "c" if self.close_after_reply else "",
+            "e" if self.no_evict else "",
+            "T" if self.no_touch else "",
+        )) or "N"
+        try:
+            fd = self.transport.get_extra_info("socket").fileno()  # type: ignore[union-attr]
+        except (AttributeError, OSError):
+            fd = -1  # Redis's value for clients without a socket
         return (
-            f"id={self.id} addr={self.addr} laddr={self.laddr} fd=8 name={self.name.decode('utf-8', 'replace')} "
+            f"id={self.id} addr={self.addr} laddr={self.laddr} fd={fd} name={self.name.decode('utf-8', 'replace')} "
             f"age={int(now - self.created)} idle={int(time.monotonic() - self.last_interaction)} "
-            f"flags={flags} db={self.db.id} sub=0 psub=0 ssub=0 multi=-1 qbuf={self.query_buffer} "
-            f"qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem=1024 "
-            f"events=r cmd={self.last_command} user={self.user} redir=-1 resp={self.resp} "
+            f"flags={flags} db={self.db.id} sub={len(self.channels)} psub={len(self.patterns)} "
+            f"ssub={len(self.shard_channels)} multi={len(tx.queued) if tx is not None else -1} "
+            f"qbuf={self.query_buffer} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 "
+            f"omem=0 tot-mem=1024 events=r cmd={self.last_command} user={self.user} "
+            f"redir={tracking.redirect if tracking is not None else -1} resp={self.resp} "
             f"lib-name={self.lib_name.decode('utf-8', 'replace')} lib-ver={self.lib_ver.decode('utf-8', 'replace')}"
         )
