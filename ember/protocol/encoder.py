@@ -14,8 +14,11 @@ special-cases the protocol version (Redis's addReply* helpers play the same role
 
 from __future__ import annotations
 
+import functools
 import math
-from typing import Any, Callable
+import struct
+from collections.abc import Callable
+from typing import Any
 
 from .errors import CommandError
 
@@ -61,12 +64,147 @@ NULL_ARRAY = _NullArray()
 
 
 def format_double(value: float) -> str:
-    """Redis's shortest round-trip double text: 'inf', '-inf', '3' (not '3.0'), '1.5', '1e+20'."""
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    if value.is_integer() and abs(value) < 1e17:
+    """A double as Redis 7.2's d2string writes it (addReplyDouble, RESP2 and RESP3 alike).
+
+    'nan', 'inf', '-inf', '0', '-0'; integral values within +-2^62 as integers ('3', not '3.0');
+    anything else through Grisu2 (Redis's fpconv_dtoa): '1.5', '0.0001', '1e-07', '1e+20',
+    '2.3000000000000002e+22'. Grisu2 is not always the shortest form, so repr() is not enough.
+    """
+    if value != value:
+        return "nan"
+    if value == _INF:
+        return "inf"
+    if value == -_INF:
+        return "-inf"
+    if value == 0.0:
+        return "-0" if math.copysign(1.0, value) < 0 else "0"
+    if -_TWO_POW_62 <= value <= _TWO_POW_62 and value.is_integer():
         return str(int(value))
-    return repr(value)
+    return _grisu2_text(value)
+
+
+_INF = float("inf")
+_TWO_POW_62 = float(2**62)  # double2ll's (double)(LLONG_MAX/2) bound
+
+
+def _cached_powers() -> list[tuple[int, int]]:
+    """10^k for k = -348, -340, ..., 340 as (64-bit significand rounded to nearest, binary exponent)."""
+    powers = []
+    for k in range(-348, 341, 8):
+        num, den = (10**k, 1) if k >= 0 else (1, 10**-k)
+        exp = (num.bit_length() - den.bit_length()) - 64
+        while True:  # find exp with 2^63 <= 10^k / 2^exp < 2^64
+            scaled_num, scaled_den = (num, den << exp) if exp >= 0 else (num << -exp, den)
+            frac = (2 * scaled_num + scaled_den) // (2 * scaled_den)
+            if frac < 2**63:
+                exp -= 1
+            elif frac >= 2**64:
+                exp += 1
+            else:
+                break
+        powers.append((frac, exp))
+    return powers
+
+
+_POWERS = _cached_powers()
+_LOG10_2 = 0.30102999566398114
+_MANTISSA_MASK = (1 << 52) - 1
+_HIDDEN_BIT = 1 << 52
+
+
+def _cached_power(exp: int) -> tuple[int, int, int]:
+    """The cached power that brings exp into [-60, -32], found as fpconv does: (frac, exp, k)."""
+    idx = (int(-(exp + 87) * _LOG10_2) + 348) // 8
+    while True:
+        frac, power_exp = _POWERS[idx]
+        current = exp + power_exp + 64
+        if current < -60:
+            idx += 1
+        elif current > -32:
+            idx -= 1
+        else:
+            return frac, power_exp, -348 + idx * 8
+
+
+@functools.lru_cache(maxsize=4096)
+def _grisu2_text(value: float) -> str:
+    """fpconv_dtoa: Grisu2 digits (64-bit fixed point, so not always shortest), then layout."""
+    bits = struct.unpack("<Q", struct.pack("<d", value))[0]
+    frac, biased = bits & _MANTISSA_MASK, (bits >> 52) & 0x7FF
+    if biased:
+        frac, exp = frac + _HIDDEN_BIT, biased - 1075
+    else:
+        exp = -1074
+    # Boundaries halfway to the neighbouring doubles, normalised to the same exponent.
+    upper, upper_exp = (frac << 1) + 1, exp - 1
+    while not upper & (_HIDDEN_BIT << 1):
+        upper, upper_exp = upper << 1, upper_exp - 1
+    upper, upper_exp = upper << 10, upper_exp - 10
+    lower_shift = 2 if frac == _HIDDEN_BIT else 1
+    lower = ((frac << lower_shift) - 1) << (exp - lower_shift - upper_exp)
+    while not frac & _HIDDEN_BIT:
+        frac, exp = frac << 1, exp - 1
+    frac <<= 11
+    power, power_exp, k = _cached_power(upper_exp)
+    half = 1 << 63
+    w = (frac * power + half) >> 64
+    upper = ((upper * power + half) >> 64) - 1
+    lower = ((lower * power + half) >> 64) + 1
+    digits, K = _generate_digits(w, upper, lower, -(upper_exp + power_exp + 64), -k)
+    return ("-" if bits >> 63 else "") + _layout_digits(digits, K, bool(bits >> 63))
+
+
+def _generate_digits(w: int, upper: int, lower: int, shift: int, K: int) -> tuple[str, int]:
+    """Digits of `upper` until what is left fits in the interval, then nudged towards w."""
+    wfrac, delta = upper - w, upper - lower
+    one = 1 << shift
+    part1, part2 = upper >> shift, upper & (one - 1)
+    digits = ""
+    for kappa in range(9, -1, -1):
+        div = 10**kappa
+        digit, part1 = divmod(part1, div)
+        if digit or digits:
+            digits += chr(48 + digit)
+        rest = (part1 << shift) + part2
+        if rest <= delta:
+            return _round_last_digit(digits, delta, rest, div << shift, wfrac), K + kappa
+    unit = 10
+    kappa = 0
+    while True:
+        part2 *= 10
+        delta *= 10
+        kappa -= 1
+        digit = part2 >> shift
+        if digit or digits:
+            digits += chr(48 + digit)
+        part2 &= one - 1
+        if part2 < delta:
+            return _round_last_digit(digits, delta, part2, one, wfrac * unit), K + kappa
+        unit *= 10
+
+
+def _round_last_digit(digits: str, delta: int, rest: int, step: int, target: int) -> str:
+    last = ord(digits[-1])
+    while rest < target and delta - rest >= step and (rest + step < target or target - rest > rest + step - target):
+        last -= 1
+        rest += step
+    return digits[:-1] + chr(last)
+
+
+def _layout_digits(digits: str, K: int, negative: bool) -> str:
+    """fpconv's layout: plain integer, plain decimal, or d.ddde[+-]x with a 1-3 digit exponent."""
+    ndigits = len(digits)
+    exp = abs(K + ndigits - 1)
+    if K >= 0 and exp < ndigits + 7:
+        return digits + "0" * K
+    if K < 0 and (K > -7 or exp < 4):
+        offset = ndigits + K
+        if offset <= 0:
+            return "0." + "0" * -offset + digits
+        return digits[:offset] + "." + digits[offset:]
+    digits = digits[: 18 - negative]
+    mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+    return f"{mantissa}e{'-' if K + len(digits) - 1 < 0 else '+'}{exp}"
 
 
 _STATUS_CACHE: dict[str, bytes] = {}
