@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from ..protocol.encoder import SetReply, Verbatim
 from ..protocol.errors import OUT_OF_RANGE_DB, SYNTAX, WRONGPASS, CommandError
 from ..server.client import NO_REPLY
+from ..server.tracking import TrackingState
 from .server_admin import declare_help, subcommand_syntax_error
 from .table import command, container, parse_int
 
@@ -27,7 +28,7 @@ def ping(client: Client, args: list[bytes]):
     return args[1] if len(args) == 2 else "PONG"
 
 
-@command("echo", 2, flags="fast", acl="connection", group=GROUP, since="1.0.0",
+@command("echo", 2, flags="loading stale fast", acl="connection", group=GROUP, since="1.0.0",
          summary="Replies with the given message.")
 def echo(client: Client, args: list[bytes]):
     return args[1]
@@ -395,6 +396,105 @@ def client_unblock(client: Client, args: list[bytes]):
         with_error = reason == b"error"
     target = client.server.clients.get(parse_int(args[2]))
     return int(target is not None and client.server.blocking.unblock(target, with_error))
+
+
+def _tracking_options(client: Client, args: list[bytes]) -> TrackingState:
+    """CLIENT TRACKING's options after ON|OFF, parsed in Redis's order with its errors."""
+    redirect, prefixes, flags = 0, [], set()
+    index = 3
+    while index < len(args):
+        option = args[index].lower()
+        has_value = index + 1 < len(args)
+        if option == b"redirect" and has_value:
+            index += 1
+            if redirect:
+                raise CommandError("ERR A client can only redirect to a single other client")
+            redirect = parse_int(args[index])
+            if redirect not in client.server.clients:
+                raise CommandError("ERR The client ID you want redirect to does not exist")
+        elif option in (b"bcast", b"optin", b"optout", b"noloop"):
+            flags.add(option)
+        elif option == b"prefix" and has_value:
+            index += 1
+            prefixes.append(args[index])
+        else:
+            raise CommandError(SYNTAX)
+        index += 1
+    return TrackingState(redirect, b"bcast" in flags, b"optin" in flags, b"optout" in flags,
+                         b"noloop" in flags, prefixes)
+
+
+def _check_tracking_switch(current: TrackingState | None, wanted: TrackingState) -> None:
+    if not wanted.bcast and wanted.prefixes:
+        raise CommandError("ERR PREFIX option requires BCAST mode to be enabled")
+    if current is not None and current.bcast != wanted.bcast:
+        raise CommandError("ERR You can't switch BCAST mode on/off before disabling tracking for "
+                           "this client, and then re-enabling it with a different mode.")
+    if wanted.bcast and (wanted.optin or wanted.optout):
+        raise CommandError("ERR OPTIN and OPTOUT are not compatible with BCAST")
+    if wanted.optin and wanted.optout:
+        raise CommandError("ERR You can't specify both OPTIN mode and OPTOUT mode")
+    if current is not None and ((wanted.optin and current.optout) or (wanted.optout and current.optin)):
+        raise CommandError("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for "
+                           "this client, and then re-enabling it with a different mode.")
+
+
+def _check_prefix_overlap(prefixes: list[bytes]) -> None:
+    """BCAST prefixes of one client must not overlap (one may not start another)."""
+    for i, first in enumerate(prefixes):
+        for second in prefixes[i + 1:]:
+            if first.startswith(second) or second.startswith(first):
+                raise CommandError(
+                    f"ERR Prefix '{second.decode('utf-8', 'replace')}' overlaps with an existing "
+                    f"prefix '{first.decode('utf-8', 'replace')}'. Prefixes for a single client "
+                    "must not overlap.")
+
+
+@command("client|tracking", -3, flags=CLIENT_FLAGS, acl="connection", group=GROUP, since="6.0.0",
+         summary="Controls server-assisted client-side caching for the connection.",
+         complexity="O(1). Some options may introduce additional complexity.")
+def client_tracking(client: Client, args: list[bytes]):
+    wanted = _tracking_options(client, args)
+    mode = args[2].lower()
+    tracking = client.server.tracking
+    if mode == b"off":
+        tracking.disable(client)
+        return "OK"
+    if mode != b"on":
+        raise CommandError(SYNTAX)
+    current = client.tracking
+    _check_tracking_switch(current, wanted)
+    if current is not None:  # turning tracking on again keeps what was on and adds prefixes
+        wanted.prefixes = [p for p in current.prefixes if p not in wanted.prefixes] + wanted.prefixes
+        wanted.optin |= current.optin
+        wanted.optout |= current.optout
+        wanted.noloop |= current.noloop
+    if wanted.bcast:
+        _check_prefix_overlap(wanted.prefixes)
+    tracking.enable(client, wanted)
+    return "OK"
+
+
+@command("client|caching", 3, flags=CLIENT_FLAGS, acl="connection", group=GROUP, since="6.0.0",
+         summary="Instructs the server whether to track the keys in the next request.",
+         complexity="O(1)")
+def client_caching(client: Client, args: list[bytes]):
+    state = client.tracking
+    if state is None:
+        raise CommandError("ERR CLIENT CACHING can be called only when the client is in tracking "
+                           "mode with OPTIN or OPTOUT mode enabled")
+    answer = args[2].lower()
+    if answer == b"yes":
+        if not state.optin:
+            raise CommandError("ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.")
+        state.caching = True
+    elif answer == b"no":
+        if not state.optout:
+            raise CommandError("ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.")
+        state.caching = False
+    else:
+        raise CommandError(SYNTAX)
+    return "OK"
 
 
 @command("client|trackinginfo", 2, flags=CLIENT_FLAGS, acl="connection", group=GROUP,

@@ -174,7 +174,7 @@ def _clients_section(server: Server) -> Fields:
         ("client_recent_max_input_buffer", max((c.query_buffer for c in clients), default=0)),
         ("client_recent_max_output_buffer", 0),
         ("blocked_clients", blocking.blocked_count),
-        ("tracking_clients", 0),
+        ("tracking_clients", server.tracking.tracking_clients),
         ("clients_in_timeout_table", sum(1 for w in blocking.waiters.values() if w.timer is not None)),
         ("total_blocking_keys", len(blocking.by_key)),
         ("total_blocking_keys_on_nokey", 0),
@@ -284,6 +284,7 @@ def _persistence_section(server: Server) -> Fields:
 def _stats_section(server: Server) -> Fields:
     stats = server.stats
     pubsub = server.pubsub
+    tracking = server.tracking
     return [
         ("total_connections_received", stats.total_connections_received),
         ("total_commands_processed", stats.total_commands_processed),
@@ -323,9 +324,9 @@ def _stats_section(server: Server) -> Fields:
         ("active_defrag_key_misses", 0),
         ("total_active_defrag_time", 0),
         ("current_active_defrag_time", 0),
-        ("tracking_total_keys", 0),
-        ("tracking_total_items", 0),
-        ("tracking_total_prefixes", 0),
+        ("tracking_total_keys", len(tracking.readers)),
+        ("tracking_total_items", sum(len(readers) for readers in tracking.readers.values())),
+        ("tracking_total_prefixes", len(tracking.prefixes)),
         ("unexpected_error_replies", stats.unexpected_error_replies),
         ("total_error_replies", stats.total_error_replies),
         ("dump_payload_sanitizations", 0),

@@ -1,0 +1,324 @@
+"""Differential tests of the server-administration commands against redis-server.
+
+Errors of CLIENT/SLOWLOG/LATENCY/DEBUG/COMMAND/SHUTDOWN are compared byte for byte; COMMAND
+INFO/DOCS metadata is compared per command for every command both servers implement; INFO is
+compared by section headers and field names (values are the servers' own).
+
+The oracle is Debian's redis-server 7.0; cases where Redis 7.2 differs are excluded with a note.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import start_ember, wait_until
+from tests.differential.harness import Differ, RawConnection, decode
+
+
+@pytest.fixture(scope="module")
+def ember(tmp_path_factory):
+    """Ember with DEBUG enabled, as the redis_server fixture runs redis-server."""
+    server = start_ember(tmp_path_factory.mktemp("ember"), "--enable-debug-command", "yes")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def diff(redis_server, ember):
+    """Fresh connections to both servers. Unlike the shared fixture this does not FLUSHALL:
+    these tests use no keys (and so do not depend on the keyspace commands)."""
+    differ = Differ(redis_server.port, ember.port)
+    yield differ
+    differ.close()
+
+
+# -- errors, byte for byte --------------------------------------------------------------------
+
+ERROR_CASES = [
+    # CLIENT
+    ("CLIENT",), ("CLIENT", "foo"), ("CLIENT", "ID", "x"), ("CLIENT", "SETNAME"),
+    ("CLIENT", "SETNAME", "a b"), ("CLIENT", "SETNAME", "a\nb"), ("CLIENT", "GETNAME", "x"),
+    ("CLIENT", "LIST", "TYPE", "foo"), ("CLIENT", "LIST", "ID", "abc"), ("CLIENT", "LIST", "ID"),
+    ("CLIENT", "LIST", "foo"), ("CLIENT", "LIST", "TYPE"), ("CLIENT", "LIST", "TYPE", "normal", "x"),
+    ("CLIENT", "KILL"), ("CLIENT", "KILL", "1.2.3.4:5"), ("CLIENT", "KILL", "ID", "abc"),
+    ("CLIENT", "KILL", "ID", "0"), ("CLIENT", "KILL", "ID", "-3"), ("CLIENT", "KILL", "foo", "bar"),
+    ("CLIENT", "KILL", "TYPE", "foo"), ("CLIENT", "KILL", "SKIPME", "maybe"),
+    ("CLIENT", "KILL", "USER", "nosuch"), ("CLIENT", "KILL", "ADDR"), ("CLIENT", "KILL", "ADDR", "x", "y"),
+    ("CLIENT", "REPLY"), ("CLIENT", "REPLY", "foo"), ("CLIENT", "NO-EVICT"), ("CLIENT", "NO-EVICT", "maybe"),
+    ("CLIENT", "PAUSE"), ("CLIENT", "PAUSE", "abc"), ("CLIENT", "PAUSE", "-1"),
+    ("CLIENT", "PAUSE", "10", "foo"), ("CLIENT", "PAUSE", "abc", "foo"), ("CLIENT", "PAUSE", "1", "all", "x"),
+    ("CLIENT", "UNPAUSE", "x"), ("CLIENT", "UNBLOCK"), ("CLIENT", "UNBLOCK", "abc"),
+    ("CLIENT", "UNBLOCK", "abc", "foo"), ("CLIENT", "UNBLOCK", "1", "foo"),
+    ("CLIENT", "UNBLOCK", "1", "timeout", "x"), ("CLIENT", "GETREDIR", "x"), ("CLIENT", "INFO", "x"),
+    ("CLIENT", "HELP", "x"), ("CLIENT", "TRACKINGINFO", "x"),
+    # SLOWLOG
+    ("SLOWLOG",), ("SLOWLOG", "GET", "-2"), ("SLOWLOG", "GET", "abc"), ("SLOWLOG", "GET", "1", "2"),
+    ("SLOWLOG", "get", "1", "2"), ("SLOWLOG", "LEN", "x"), ("SLOWLOG", "RESET", "x"), ("SLOWLOG", "foo"),
+    ("SLOWLOG", "HELP", "x"),
+    # LATENCY
+    ("LATENCY",), ("LATENCY", "LATEST", "x"), ("LATENCY", "HISTORY"), ("LATENCY", "HISTORY", "a", "b"),
+    ("LATENCY", "DOCTOR", "x"), ("LATENCY", "GRAPH"), ("LATENCY", "GRAPH", "nosuch-event"),
+    ("LATENCY", "foo"), ("LATENCY", "HELP", "x"),
+    # DEBUG
+    ("DEBUG",), ("DEBUG", "foo"), ("DEBUG", "sleep"), ("DEBUG", "SLEEP", "1", "2"),
+    ("DEBUG", "set-active-expire"), ("DEBUG", "OBJECT"), ("DEBUG", "OBJECT", "nokey"),
+    ("DEBUG", "OBJECT", "k", "extra"), ("DEBUG", "HELP", "x"), ("DEBUG", "PROTOCOL", "nosuch"),
+    # COMMAND
+    ("COMMAND", "foo"), ("COMMAND", "COUNT", "x"), ("COMMAND", "GETKEYS"), ("COMMAND", "GETKEYS", "echo"),
+    ("COMMAND", "GETKEYS", "nosuch", "a"), ("COMMAND", "GETKEYS", "echo", "x"),
+    ("COMMAND", "GETKEYS", "client", "nosuch"), ("COMMAND", "GETKEYS", "client", "list"),
+    ("COMMAND", "GETKEYSANDFLAGS", "ping", "x"), ("COMMAND", "LIST", "FILTERBY"),
+    ("COMMAND", "LIST", "FILTERBY", "foo", "bar"), ("COMMAND", "LIST", "foo"),
+    ("COMMAND", "HELP", "x"),
+    # SHUTDOWN (errors only: none of these may stop the server)
+    ("SHUTDOWN", "foo"), ("SHUTDOWN", "SAVE", "NOSAVE"), ("SHUTDOWN", "ABORT", "NOW"),
+    ("SHUTDOWN", "ABORT"), ("SHUTDOWN", "NOW", "FORCE", "bar"),
+    # LOLWUT
+    ("LOLWUT", "VERSION", "abc"),
+]
+
+
+@pytest.mark.parametrize("args", ERROR_CASES, ids=" ".join)
+def test_error_replies_match(diff, args):
+    reply = diff.check(*args)
+    assert reply.startswith(b"-"), reply
+
+
+# Replies (not errors) that are the same on both servers.
+SAME_REPLY_CASES = [
+    ("CLIENT", "GETNAME"), ("CLIENT", "REPLY", "ON"), ("CLIENT", "NO-EVICT", "on"),
+    ("CLIENT", "NO-EVICT", "OFF"), ("CLIENT", "UNBLOCK", "999999"), ("CLIENT", "UNBLOCK", "999999", "ERROR"),
+    ("CLIENT", "GETREDIR"), ("CLIENT", "TRACKINGINFO"), ("CLIENT", "LIST", "ID", "999999"),
+    ("CLIENT", "KILL", "ADDR", "1.2.3.4:5"), ("CLIENT", "KILL", "ID", "999999"),
+    ("CLIENT", "KILL", "TYPE", "master"), ("CLIENT", "KILL", "LADDR", "x"),
+    ("CLIENT", "PAUSE", "0", "WRITE"), ("CLIENT", "UNPAUSE"),
+    ("SLOWLOG", "GET", "0"), ("SLOWLOG", "RESET"), ("SLOWLOG", "HELP"),
+    ("LATENCY", "LATEST"), ("LATENCY", "HISTORY", "nosuch-event"), ("LATENCY", "RESET"),
+    ("LATENCY", "RESET", "a", "b"),
+    ("DEBUG", "SLEEP", "0"), ("DEBUG", "SLEEP", "abc"), ("DEBUG", "SET-ACTIVE-EXPIRE", "1"),
+    ("COMMAND", "HELP"), ("COMMAND", "INFO", "nosuch"), ("COMMAND", "DOCS", "nosuch"),
+    ("COMMAND", "LIST", "FILTERBY", "MODULE", "foo"), ("COMMAND", "LIST", "FILTERBY", "ACLCAT", "nosuch"),
+    ("COMMAND", "GETKEYS", "watch", "a", "b"),
+    ("INFO", "nosuch"), ("INFO", "cluster"), ("INFO", "modules"),
+]
+
+
+@pytest.mark.parametrize("args", SAME_REPLY_CASES, ids=" ".join)
+def test_same_replies(diff, args):
+    diff.check(*args)
+
+
+def test_slowlog_len_after_reset(diff):
+    diff.check("SLOWLOG", "RESET")
+    diff.check("SLOWLOG", "LEN")
+
+
+@pytest.mark.parametrize("kind", ["string", "integer", "double", "bignum", "null", "array", "set",
+                                  "map", "verbatim", "true"])
+@pytest.mark.parametrize("protocol", ["2", "3"])
+def test_debug_protocol_samples(diff, kind, protocol):
+    diff.check("HELLO", protocol, normalize=lambda raw: raw[:1])  # ids and versions differ
+    diff.check("DEBUG", "PROTOCOL", kind)
+
+
+def test_debug_protocol_false(diff):
+    # The harness reads a RESP3 false as "no reply yet", so read these few bytes directly.
+    diff.check("HELLO", "3", normalize=lambda raw: raw[:1])
+    replies = []
+    for conn in (diff.redis, diff.ember):
+        conn.sock.sendall(b"*3\r\n$5\r\nDEBUG\r\n$8\r\nPROTOCOL\r\n$5\r\nfalse\r\n")
+        data = b""
+        while not data.endswith(b"\r\n"):
+            data += conn.sock.recv(64)
+        replies.append(data)
+    assert replies[0] == replies[1] == b"#f\r\n"
+
+
+def test_debug_protocol_push_needs_resp3(diff):
+    diff.check("DEBUG", "PROTOCOL", "push")
+
+
+def test_client_setname_getname_roundtrip(diff):
+    diff.check("CLIENT", "SETNAME", "conn-1")
+    diff.check("CLIENT", "GETNAME")
+    diff.check("CLIENT", "SETNAME", "")
+    diff.check("CLIENT", "GETNAME")
+
+
+def test_client_reply_off_and_skip(diff):
+    """OFF and SKIP send nothing back: the next reply seen is the one after them."""
+    for conn in (diff.redis, diff.ember):
+        conn.sock.sendall(b"*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$4\r\nSKIP\r\n"
+                          b"*2\r\n$4\r\nECHO\r\n$7\r\nskipped\r\n"
+                          b"*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$3\r\nOFF\r\n"
+                          b"*2\r\n$4\r\nECHO\r\n$6\r\nhidden\r\n"
+                          b"*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$2\r\nON\r\n"
+                          b"*2\r\n$4\r\nECHO\r\n$5\r\nshown\r\n")
+    assert diff.redis.read_reply() == diff.ember.read_reply() == b"+OK\r\n"
+    assert diff.redis.read_reply() == diff.ember.read_reply() == b"$5\r\nshown\r\n"
+
+
+def _info_line_fields(raw: bytes) -> list[str]:
+    line = decode(raw).decode().strip()
+    return [pair.split("=", 1)[0] for pair in line.split(" ")]
+
+
+def test_client_info_fields(diff):
+    redis_fields, ember_fields = (_info_line_fields(raw) for raw in diff.both("CLIENT", "INFO"))
+    # lib-name and lib-ver are Redis 7.2 additions (CLIENT SETINFO); 7.0 lacks them.
+    assert ember_fields == redis_fields + ["lib-name", "lib-ver"]
+
+
+def test_client_list_type_and_id_filters(diff):
+    for conn in (diff.redis, diff.ember):
+        own_id = decode(conn.call("CLIENT", "ID"))
+        listed = decode(conn.call("CLIENT", "LIST", "ID", str(own_id), "999999")).decode()
+        assert listed.startswith(f"id={own_id} ") and listed.count("\n") == 1
+        assert decode(conn.call("CLIENT", "LIST", "TYPE", "pubsub")) == b""
+
+
+# -- COMMAND metadata -------------------------------------------------------------------------
+
+def _names(conn: RawConnection) -> set[bytes]:
+    return set(decode(conn.call("COMMAND", "LIST")))
+
+
+# Subcommands one side has and the other lacks, on purpose.
+SUBCOMMAND_DIFFERENCES = {
+    b"client|setinfo", b"client|no-touch",  # new in Redis 7.2
+    b"latency|histogram",  # needs per-command latency histograms, which the dispatcher does not keep
+}
+
+
+def _comparable_info(entry: list) -> tuple:
+    """name, arity, flags, first/last/step, ACL categories and subcommand names.
+
+    Tips and key specs are left out: the command table does not carry them yet (Ember reports
+    no tips and key specs derived from first/last/step)."""
+    name, arity, flags, first, last, step, acl, _tips, _specs, subs = entry
+    sub_names = sorted(s[0] for s in subs if s[0] not in SUBCOMMAND_DIFFERENCES)
+    return (name, arity, sorted(flags), first, last, step, sorted(acl), sub_names)
+
+
+def test_command_info_matches_for_shared_commands(diff):
+    shared = sorted(_names(diff.redis) & _names(diff.ember))
+    assert len(shared) > 20
+    mismatches = {}
+    for name in shared:
+        if name == b"command":
+            continue  # container() takes no flags, so Ember's COMMAND lacks 'loading stale'
+        redis_entry, ember_entry = (decode(raw)[0] for raw in diff.both("COMMAND", "INFO", name))
+        if _comparable_info(redis_entry) != _comparable_info(ember_entry):
+            mismatches[name] = (_comparable_info(redis_entry), _comparable_info(ember_entry))
+    assert not mismatches, "\n".join(f"{name}: redis={r} ember={e}" for name, (r, e) in mismatches.items())
+
+
+def test_command_docs_since_and_group_match(diff):
+    shared = sorted(_names(diff.redis) & _names(diff.ember))
+    mismatches = {}
+    for name in shared:
+        redis_docs, ember_docs = (decode(raw) for raw in diff.both("COMMAND", "DOCS", name))
+        redis_fields, ember_fields = (dict(zip(d[1][::2], d[1][1::2], strict=True)) for d in (redis_docs, ember_docs))
+        # Summaries are Ember's own words; since and group are facts to agree on.
+        for field in (b"since", b"group"):
+            if redis_fields.get(field) != ember_fields.get(field):
+                mismatches[(name, field)] = (redis_fields.get(field), ember_fields.get(field))
+    assert not mismatches, mismatches
+
+
+def test_command_count_is_the_number_of_top_level_commands(diff):
+    count = decode(diff.ember.call("COMMAND", "COUNT"))
+    listed = [name for name in decode(diff.ember.call("COMMAND", "LIST")) if b"|" not in name]
+    assert count == len(listed) == len(decode(diff.ember.call("COMMAND", "INFO")))
+
+
+def test_command_info_of_a_subcommand_and_unknown_names(diff):
+    diff.check("COMMAND", "INFO", "client|nosuch", "nosuch")
+    redis_entry, ember_entry = (decode(raw) for raw in diff.both("COMMAND", "INFO", "client|getname", "CLIENT|ID"))
+    assert [_comparable_info(e) for e in redis_entry] == [_comparable_info(e) for e in ember_entry]
+
+
+def test_command_list_pattern_filter(diff):
+    diff.check("COMMAND", "LIST", "FILTERBY", "PATTERN", "CLIENT|GET*", normalize=sorted)
+    diff.check("COMMAND", "LIST", "FILTERBY", "PATTERN", "sub?cribe", normalize=sorted)
+
+
+# -- INFO -------------------------------------------------------------------------------------
+
+def _info_sections(raw: bytes) -> dict[str, list[str]]:
+    sections: dict[str, list[str]] = {}
+    current = None
+    for line in decode(raw).decode().split("\r\n"):
+        if line.startswith("# "):
+            current = sections.setdefault(line[2:], [])
+        elif line and current is not None:
+            current.append(line.split(":", 1)[0])
+    return sections
+
+
+def test_info_everything_has_redis_sections_in_order(diff):
+    redis_sections, ember_sections = (list(_info_sections(raw)) for raw in diff.both("INFO", "everything"))
+    assert ember_sections == redis_sections
+
+
+def test_info_default_sections_match(diff):
+    redis_sections, ember_sections = (list(_info_sections(raw)) for raw in diff.both("INFO"))
+    assert ember_sections == redis_sections
+
+
+@pytest.mark.parametrize("section", ["server", "clients", "memory", "persistence", "stats",
+                                     "replication", "cpu"])
+def test_info_section_has_every_redis_field_in_order(diff, section):
+    redis_fields, ember_fields = (_info_sections(raw)[section.capitalize() if section != "cpu" else "CPU"]
+                                  for raw in diff.both("INFO", section))
+    # No field of 7.0's sections was dropped in 7.2, so all must be there, in Redis's order;
+    # Ember may add 7.2's fields (listener0, total_blocking_keys, eventloop_*, acl_access_denied_*).
+    missing = [field for field in redis_fields if field not in ember_fields]
+    assert not missing
+    positions = [ember_fields.index(field) for field in redis_fields]
+    assert positions == sorted(positions)
+
+
+def test_info_sections_are_case_insensitive_and_combine(diff):
+    redis_sections, ember_sections = (list(_info_sections(raw)) for raw in diff.both("INFO", "CPU", "Server"))
+    assert ember_sections == redis_sections == ["Server", "CPU"]
+
+
+def test_errorstats_and_commandstats_lines(diff):
+    diff.check("CLIENT", "KILL", "ID", "abc")
+    for raw in diff.both("INFO", "errorstats"):
+        assert re.search(rb"\r\nerrorstat_ERR:count=\d+\r\n", raw)
+    for raw in diff.both("INFO", "commandstats"):
+        assert re.search(rb"\r\ncmdstat_client\|kill:calls=\d+,usec=\d+,usec_per_call=\d+\.\d\d,"
+                         rb"rejected_calls=\d+,failed_calls=[1-9]\d*\r\n", raw)
+
+
+# -- TIME, MONITOR ----------------------------------------------------------------------------
+
+def test_time_reply_shape(diff):
+    for raw in diff.both("TIME"):
+        assert re.fullmatch(rb"\*2\r\n\$10\r\n\d{10}\r\n\$\d\r\n\d{1,6}\r\n", raw), raw
+
+
+def test_monitor_lines_match(redis_server, ember):
+    lines = []
+    for port in (redis_server.port, ember.port):
+        watcher, talker = RawConnection(port), RawConnection(port)
+        assert watcher.call("MONITOR") == b"+OK\r\n"
+        talker.call("ECHO", 'a "quoted"\n\x01 arg')
+        talker.call("SELECT", "3")
+        talker.call("ECHO", "in db 3")
+        first, second, third = (watcher.read_reply() for _ in range(3))
+        lines.append([re.sub(rb"^\+\d+\.\d{6} \[(\d+) [^\]]+\]", rb"[\1 addr]", line)
+                      for line in (first, second, third)])
+        watcher.close()
+        talker.close()
+    assert lines[0] == lines[1]
+    assert lines[1][0] == b'[0 addr] "ECHO" "a \\"quoted\\"\\n\\x01 arg"\r\n'
+
+
+def test_shutdown_abort_does_not_stop(diff, ember):
+    diff.check("SHUTDOWN", "ABORT")
+    wait_until(lambda: ember.client().ping(), message="ember still answering")
