@@ -232,7 +232,10 @@ def _string2ll(raw: bytearray) -> int | None:
 
 
 def _error_char(byte: int) -> str:
-    """The offending byte as Redis's '%c' prints it (raw; non-ASCII kept as a raw byte)."""
+    """The offending byte as Redis's '%c' prints it: raw (non-ASCII kept as its byte), except
+    that an error reply is one line, so CR and LF become spaces (addReplyErrorFormat)."""
+    if byte in (0x0D, 0x0A):
+        return " "
     return chr(byte) if byte < 0x80 else bytes((byte,)).decode("utf-8", "surrogateescape")
 
 
