@@ -133,18 +133,15 @@ def parse_lex_range(low: bytes, high: bytes) -> tuple[LexBound, LexBound]:
 
 def parse_ranged_int(raw: bytes, low: int, high: int, error: str | None = None) -> int:
     """Redis's getRangeLongFromObjectOrReply: an integer within [low, high]."""
-    value = parse_int(raw, error) if error else parse_int(raw)
+    value = parse_int(raw, error) if error else parse_int(raw)  # its own text for non-integers
     if not low <= value <= high:
-        raise CommandError(error or f"ERR value is out of range, must be between {low} and {high}")
+        raise CommandError(error or f"ERR value is out of range, value must between {low} and {high}")
     return value
 
 
-def parse_positive(raw: bytes, error: str | None = None) -> int:
-    """Redis's getPositiveLongFromObjectOrReply (0 allowed)."""
-    value = parse_int(raw, error) if error else parse_int(raw)
-    if value < 0:
-        raise CommandError(error or "ERR value is out of range, must be positive")
-    return value
+def parse_positive(raw: bytes, error: str = "ERR value is out of range, must be positive") -> int:
+    """Redis's getPositiveLongFromObjectOrReply (0 allowed; one message for every failure)."""
+    return parse_ranged_int(raw, 0, LONG_MAX, error)
 
 
 # -- shared helpers -----------------------------------------------------------------------------
