@@ -329,7 +329,7 @@ def hstrlen(client: Client, args: list[bytes]):
 def hrandfield(client: Client, args: list[bytes]):
     if len(args) == 2:
         value = client.db.read(args[1], "hash")
-        return None if value is None else value.random_index().choice()
+        return None if value is None else value.random_element()
     count = parse_signed_count(args[2])
     with_values = len(args) == 4
     if len(args) > 4 or (with_values and args[3].lower() != b"withvalues"):

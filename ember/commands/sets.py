@@ -10,6 +10,7 @@ all-integer result comes back sorted like Redis's intset and a small one in list
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Callable, Sized
 from itertools import chain
@@ -244,7 +245,7 @@ def _spop_count(client: Client, key: bytes, count: int) -> SetReply:
         popped = SetReply(value.pop_random() for _ in range(count))
         db.modified(key, count)
         return popped
-    kept = value.random_index().sample(remaining)
+    kept = random.sample(value.random_index().items, remaining)
     survivors = RedisSet.build(kept, limits, INTSET if value.kind == INTSET else LISTPACK)
     kept_set = set(kept)
     popped = SetReply(member for member in value.ordered_elements() if member not in kept_set)
@@ -264,7 +265,7 @@ def srandmember(client: Client, args: list[bytes]):
     if len(args) > 3:
         raise CommandError(SYNTAX)
     value = client.db.read(args[1], "set")
-    return None if value is None else value.random_index().choice()
+    return None if value is None else value.random_element()
 
 
 @command("smove", 4, flags="write fast", keys=(1, 2, 1), acl="set", group=GROUP, since="1.0.0",

@@ -15,10 +15,11 @@ answers as Redis 7.2 would; the conversion rules are the ones of Redis's t_set.c
 
 Random sampling (SPOP, SRANDMEMBER, HRANDFIELD) needs O(1) access by position, which neither a dict
 nor a set has: `RandomIndex` (a list plus each item's position, removal by swap-with-last) gives
-O(1) uniform picks and O(1) upkeep. Like the SCAN index (`ScanIndex`, stable cursors for
-SSCAN/HSCAN over the big encodings) it is built on first use and maintained from then on, so
-collections that are never sampled or scanned pay nothing for it. `IndexedCollection` holds both
-for sets and hashes.
+O(1) uniform picks and O(1) upkeep. Sets keep one from the start (their members dict doubles as
+its position map); hashes build theirs at the first HRANDFIELD. The SCAN index (`ScanIndex`,
+stable cursors for SSCAN/HSCAN over the hashtable encoding) is built at the first scan and
+maintained from then on, so collections that are never scanned pay nothing for it.
+`IndexedCollection` holds both for sets and hashes.
 """
 
 from __future__ import annotations
@@ -76,13 +77,17 @@ def set_limits(server: Server) -> SetLimits:
 
 
 class RandomIndex:
-    """Items in a list plus each item's position: O(1) uniform pick, O(1) add and remove."""
+    """Items in a list plus each item's position: O(1) uniform pick, O(1) add and remove.
+
+    `positions` may be a dict the owner also uses for itself: a set's members dict maps each
+    member to its slot here, so the index costs one list rather than a second dict.
+    """
 
     __slots__ = ("items", "positions")
 
     def __init__(self, items: Iterable[bytes]) -> None:
         self.items = list(items)
-        self.positions = {item: index for index, item in enumerate(self.items)}
+        self.positions: dict[bytes, int] = {item: index for index, item in enumerate(self.items)}
 
     def add(self, item: bytes) -> None:
         self.positions[item] = len(self.items)
@@ -108,10 +113,11 @@ class RandomIndex:
 
 
 class IndexedCollection:
-    """The lazily built random-pick and SCAN indexes of a set or hash, kept in step with it.
+    """The random-pick and SCAN indexes of a set or hash, kept in step with it.
 
-    Subclasses call `_indexed_add`/`_indexed_discard` whenever an element appears or disappears
-    and implement `_elements()` to list the current elements.
+    The SCAN index is built at the first scan; the random index is built at the first random pick
+    unless the subclass creates it up front. Subclasses call `_indexed_add`/`_indexed_discard`
+    whenever an element appears or disappears and implement `_elements()`.
     """
 
     __slots__ = ("_random", "_scan")
@@ -151,6 +157,9 @@ class IndexedCollection:
             self._random = RandomIndex(self._elements())
         return self._random
 
+    def random_element(self) -> bytes:
+        return random.choice(self.random_index().items)
+
     def sample(self, count: int) -> list[bytes]:
         """SRANDMEMBER/HRANDFIELD's picks for a non-zero count (negative: repeats allowed).
 
@@ -158,14 +167,14 @@ class IndexedCollection:
         when the count covers it, picks from a listpack in listpack order, random order otherwise.
         """
         if count < 0 or count == 1:
-            return self.random_index().choices(abs(count))
+            return random.choices(self.random_index().items, k=abs(count))
         size = len(self)
         if count >= size:
             return self.ordered_elements()
         if self.is_listpack():
             elements = self.ordered_elements()
             return [elements[i] for i in sorted(random.sample(range(size), count))]
-        return self.random_index().sample(count)
+        return random.sample(self.random_index().items, count)
 
     def scan_page(self, cursor: int, count: int) -> tuple[int, list[bytes]]:
         """A page of elements from a stable cursor (for the hashtable encoding)."""
@@ -175,14 +184,21 @@ class IndexedCollection:
 
 
 class RedisSet(IndexedCollection):
-    """A Redis set; see the module docstring for the order and encoding rules."""
+    """A Redis set; see the module docstring for the order and encoding rules.
+
+    `members` maps each member to its slot in the random index's list: the dict gives membership
+    and Redis's listpack order, the list O(1) random picks, with a single dict for both. The
+    random index is kept from the start because SPOP and SRANDMEMBER are core set operations: a
+    first pick on a big set must not stall the server building it.
+    """
 
     TYPE_NAME = "set"
     __slots__ = ("members", "kind", "_sorted")
 
-    def __init__(self, kind: str = INTSET) -> None:
+    def __init__(self, kind: str = INTSET, members: Iterable[bytes] = ()) -> None:
         super().__init__()
-        self.members: dict[bytes, None] = {}
+        self._random = RandomIndex(members)
+        self.members = self._random.positions
         self.kind = kind
         self._sorted: list[bytes] | None = None  # cached ascending order of an intset
 
@@ -227,9 +243,7 @@ class RedisSet(IndexedCollection):
         return self.kind
 
     def copy(self) -> RedisSet:
-        duplicate = RedisSet(self.kind)
-        duplicate.members = self.members.copy()
-        return duplicate
+        return RedisSet(self.kind, self.members)
 
     def is_listpack(self) -> bool:
         return self.kind == LISTPACK
@@ -267,16 +281,14 @@ class RedisSet(IndexedCollection):
         return True
 
     def remove(self, member: bytes) -> bool:
-        members = self.members
-        if member not in members:
+        if member not in self.members:
             return False
-        del members[member]
+        self._indexed_discard(member)  # the random index's discard drops it from `members` too
         self._sorted = None
-        self._indexed_discard(member)
         return True
 
     def pop_random(self) -> bytes:
-        member = self.random_index().choice()
+        member = self.random_element()
         self.remove(member)
         return member
 
@@ -292,8 +304,7 @@ class RedisSet(IndexedCollection):
         return self.members
 
     def _insert(self, member: bytes) -> None:
-        self.members[member] = None
-        self._indexed_add(member)
+        self._indexed_add(member)  # the random index's add puts it in `members` too
 
     def _leave_intset(self, member: bytes, limits: SetLimits) -> None:
         """A non-integer is joining an intset: a listpack if everything fits in one, else a hashtable."""
@@ -307,6 +318,7 @@ class RedisSet(IndexedCollection):
     def _convert(self, kind: str) -> None:
         if self.kind == INTSET:
             # A listpack made from an intset lists the integers in ascending order.
-            self.members = dict.fromkeys(self.ordered_elements())
+            self._random = RandomIndex(self.ordered_elements())
+            self.members = self._random.positions
         self.kind = kind
         self._sorted = None
