@@ -1,0 +1,141 @@
+"""Core throughput and CPU cost, redis-server and Ember side by side, with redis-benchmark.
+
+Starts both servers on free loopback ports (`--save "" --appendonly no`), pins each server to one
+core and redis-benchmark to another, and runs every test at each pipeline depth against Redis
+then Ember. For each run it reports requests/s and the server's CPU time per request (utime +
+stime from /proc/PID/stat before and after, divided by the requests sent), and Ember's ratio to
+Redis for both. Prints a markdown table. Not a test: the test suite never runs it.
+
+    python bench/bench_core.py                    # ping,set,get,incr,mset; -n 200000 -c 50; -P 1 and 16
+    python bench/bench_core.py --quick            # -n 20000: a one-minute sanity run
+    python bench/bench_core.py --tests set,get --pipelines 16 -n 500000
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import ServerProcess, start_ember, start_redis  # noqa: E402  (same start-up as the tests)
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# redis-benchmark's -t ping runs two tests; they are measured one at a time.
+EXPANDED_TESTS = {"ping": ["ping_inline", "ping_mbulk"]}
+
+
+@dataclass
+class Run:
+    name: str  # redis-benchmark's row name, e.g. "SET" or "MSET (10 keys)"
+    rps: float
+    cpu_us_per_op: float
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the whole process (all threads), from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # fields 14 and 15 of the full line
+
+
+def pin(pid: int, core: int) -> None:
+    """Pin every thread of pid to one core (taskset -a), so server and client never share one."""
+    subprocess.run(["taskset", "-a", "-p", "-c", str(core), str(pid)], check=True, capture_output=True)
+
+
+def run_benchmark(server: ServerProcess, test: str, args: argparse.Namespace, pipeline: int) -> Run:
+    command = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(server.port), "-t", test,
+               "-n", str(args.requests), "-c", str(args.clients), "-P", str(pipeline), "--csv"]
+    if args.client_core is not None:
+        command = ["taskset", "-c", str(args.client_core), *command]
+    before = cpu_seconds(server.process.pid)
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    cpu = cpu_seconds(server.process.pid) - before
+    rows = [row for row in csv.reader(io.StringIO(result.stdout)) if row and row[0] != "test"]
+    if len(rows) != 1:
+        raise RuntimeError(f"unexpected redis-benchmark output for {test}:\n{result.stdout}{result.stderr}")
+    name, rps = rows[0][0], float(rows[0][1])
+    return Run(name, rps, cpu * 1e6 / args.requests)
+
+
+def measure(server: ServerProcess, args: argparse.Namespace) -> dict[tuple[str, int], Run]:
+    results = {}
+    for pipeline in args.pipelines:
+        for test in args.tests:
+            for single in EXPANDED_TESTS.get(test, [test]):
+                results[(single, pipeline)] = run_benchmark(server, single, args, pipeline)
+    return results
+
+
+def table(redis_runs: dict, ember_runs: dict) -> str:
+    lines = [
+        "| test | -P | Redis req/s | Ember req/s | Ember/Redis req/s | Redis CPU µs/op | Ember CPU µs/op "
+        "| Ember/Redis CPU |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for key, redis_run in redis_runs.items():
+        ember_run = ember_runs[key]
+        cpu_ratio = ember_run.cpu_us_per_op / redis_run.cpu_us_per_op if redis_run.cpu_us_per_op else float("inf")
+        lines.append(
+            f"| {redis_run.name} | {key[1]} | {redis_run.rps:,.0f} | {ember_run.rps:,.0f} | "
+            f"{ember_run.rps / redis_run.rps:.2f} | {redis_run.cpu_us_per_op:.2f} | "
+            f"{ember_run.cpu_us_per_op:.2f} | {cpu_ratio:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tests", default="ping,set,get,incr,mset", help="redis-benchmark -t list")
+    parser.add_argument("-n", "--requests", type=int, default=200_000)
+    parser.add_argument("-c", "--clients", type=int, default=50)
+    parser.add_argument("--pipelines", type=int, nargs="+", default=[1, 16], help="-P values")
+    parser.add_argument("--quick", action="store_true", help="-n 20000 unless -n is given")
+    parser.add_argument("--server-core", type=int, default=0)
+    parser.add_argument("--client-core", type=int, default=1 if (os.cpu_count() or 1) > 1 else None)
+    parser.add_argument("--ember-args", default="", help="extra ember-server arguments, space separated")
+    args = parser.parse_args()
+    if args.quick and "-n" not in sys.argv and "--requests" not in sys.argv:
+        args.requests = 20_000
+    args.tests = [t.strip().lower() for t in args.tests.split(",") if t.strip()]
+    return args
+
+
+def main() -> int:
+    args = parse_args()
+    for tool in ("redis-server", "redis-benchmark", "taskset"):
+        if shutil.which(tool) is None:
+            print(f"{tool} is not installed", file=sys.stderr)
+            return 2
+    workdir = Path(tempfile.mkdtemp(prefix="ember-bench-core-"))
+    servers: list[ServerProcess] = []
+    try:
+        redis_server = start_redis(workdir)
+        servers.append(redis_server)
+        ember = start_ember(workdir, "--appendonly", "no", *args.ember_args.split())
+        servers.append(ember)
+        for server in servers:
+            pin(server.process.pid, args.server_core)
+        print(f"requests={args.requests} clients={args.clients} pipelines={args.pipelines} "
+              f"server core={args.server_core} client core={args.client_core}", file=sys.stderr)
+        redis_runs = measure(redis_server, args)
+        ember_runs = measure(ember, args)
+    finally:
+        for server in servers:
+            server.stop()
+    print(table(redis_runs, ember_runs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
