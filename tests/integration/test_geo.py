@@ -62,7 +62,7 @@ def test_searches(r):
     assert r.geosearchstore("dst", "g", longitude=15, latitude=37, radius=200, unit="km", storedist=True) == 2
     assert raw(r, "ZSCORE", "dst", "Catania") == b"56.4412578701582"  # 7.0 prints 56.441257870158204
     with pytest.raises(redis.ResponseError, match="exactly one of FROMMEMBER or FROMLONLAT can be specified for geosearch"):
-        r.execute_command("geosearch", "g", "BYRADIUS", "1", "km", "ASC")
+        r.execute_command("geosearch", "g", "BYRADIUS", "1", "km", "ASC", "WITHDIST")
     with pytest.raises(redis.ResponseError, match="the ANY argument requires COUNT argument"):
         r.execute_command("GEOSEARCH", "g", "FROMLONLAT", "1", "1", "BYRADIUS", "1", "km", "ANY")
 
