@@ -32,6 +32,7 @@ from ..keyspace.zsets import (
 from ..protocol.encoder import NULL_ARRAY, format_double
 from ..protocol.errors import SYNTAX, WRONGTYPE, CommandError, wrong_arity
 from ..server.blocking import parse_timeout
+from .sets import after_removal, parse_scan_cursor, parse_scan_options, remove_elements
 from .table import command, parse_int
 
 if TYPE_CHECKING:
@@ -166,18 +167,10 @@ def store_result(client: Client, dest: bytes, result: ZSet, event: str) -> int:
     return len(result)
 
 
-def after_removal(client: Client, key: bytes, zset: ZSet, event: str, removed: int) -> None:
-    """Bookkeeping after elements left a stored set: delete it when empty, notify, dirty."""
-    if not removed:
-        return
-    db = client.db
-    notify(client, event, key)
-    if not zset:
-        db.delete(key)
-        notify(client, "del", key, "g")
-        client.server.dirty += removed - 1
-    else:
-        db.modified(key, removed)
+def removed_from(client: Client, key: bytes, zset: ZSet, event: str, removed: int) -> None:
+    """Bookkeeping after elements left a stored set (deleting it when emptied)."""
+    if removed:
+        after_removal(client, key, zset, "z", event, removed)
 
 
 def scored(pairs: Iterable[tuple[float, bytes]], withscores: bool, resp: int) -> list:
@@ -308,17 +301,7 @@ def zincrby(client: Client, args: list[bytes]):
 @command("zrem", -3, flags="write fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.2.0",
          summary="Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.")
 def zrem(client: Client, args: list[bytes]):
-    key = args[1]
-    zset = client.db.write_lookup(key, "zset")
-    if zset is None:
-        return 0
-    removed = 0
-    for member in args[2:]:
-        removed += zset.remove(member)
-        if not zset:
-            break
-    after_removal(client, key, zset, "zrem", removed)
-    return removed
+    return remove_elements(client, args, "zset", "z", "zrem")
 
 
 @command("zcard", 2, flags="readonly fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.2.0",
@@ -553,7 +536,7 @@ def zremrange_generic(client: Client, args: list[bytes], kind: str) -> int:
     else:
         span = zset.lex_span(*bounds)
     removed = zset.remove_span(*span)
-    after_removal(client, key, zset, f"zremrangeby{kind}", removed)
+    removed_from(client, key, zset, f"zremrangeby{kind}", removed)
     return removed
 
 
@@ -580,7 +563,7 @@ def pop_elements(client: Client, key: bytes, zset: ZSet, from_max: bool, count: 
     for _ in range(min(count, len(zset))):
         member, score = zset.pop(from_max)
         popped.append((score, member))
-    after_removal(client, key, zset, "zpopmax" if from_max else "zpopmin", len(popped))
+    removed_from(client, key, zset, "zpopmax" if from_max else "zpopmin", len(popped))
     return popped
 
 
@@ -978,18 +961,6 @@ def zintercard(client: Client, args: list[bytes]):
 
 # -- ZSCAN --------------------------------------------------------------------------------------
 
-def parse_scan_cursor(raw: bytes) -> int:
-    if not raw.isdigit() or len(raw) > 20 or int(raw) >= 2**64:
-        raise CommandError("ERR invalid cursor")
-    return int(raw)
-
-
-def _glob(pattern: bytes) -> Callable[[bytes], bool]:
-    from ..keyspace.glob import glob_matcher  # noqa: PLC0415 - only MATCH needs it
-
-    return glob_matcher(pattern)
-
-
 @command("zscan", -3, flags="readonly", keys=(1, 1, 1), acl=ACL, group=GROUP, since="2.8.0",
          summary="Iterates over members and scores of a sorted set.")
 def zscan(client: Client, args: list[bytes]):
@@ -997,21 +968,7 @@ def zscan(client: Client, args: list[bytes]):
     zset = read_zset(client, args[1])
     if zset is None:
         return [b"0", []]  # Redis answers before looking at the options
-    match: Callable[[bytes], bool] | None = None
-    count = 10
-    index = 3
-    while index < len(args):
-        option = args[index].lower()
-        if option == b"count" and index + 1 < len(args):
-            count = parse_int(args[index + 1])
-            if count < 1:
-                raise CommandError(SYNTAX)
-        elif option == b"match" and index + 1 < len(args):
-            pattern = args[index + 1]
-            match = None if pattern == b"*" else _glob(pattern)
-        else:
-            raise CommandError(SYNTAX)
-        index += 2
+    count, match = parse_scan_options(args, 3)
     if zset.skiplist:
         cursor, members = zset.scan_page(cursor, count)
     else:  # a listpack is returned whole in one call, as Redis does
