@@ -39,6 +39,10 @@ _LLONG_MIN, _LLONG_MAX = -(2**63), 2**63 - 1
 # hiredis allocates a list as soon as it reads an aggregate header, before the elements arrive:
 # counts of 6+ digits go to the strict path, which allocates nothing up front.
 _HUGE_AGGREGATE = re.compile(rb"[*%~>|][0-9]{6}")
+# Type bytes of replies hiredis returns as bytes ('+', '(', '=') or as a top-level list ('~').
+_TYPE_BYTES = re.compile(rb"[+(=~]")
+_BULK_LEN = bytes.__len__
+_INLINE_SPECIAL = re.compile(b"[\"'*\\x00\\v\\f]")
 
 # len(b"$%d\r\n" % n) for small n: the per-argument header size the fast path walks over.
 _HEADER_LEN = [len(b"%d" % n) + 3 for n in range(10000)]
@@ -70,7 +74,7 @@ class RequestParser:
     def feed(self, data: bytes) -> tuple[list[list[bytes]], ProtocolError | None]:
         """Parse `data` (may be b"" to continue); return complete commands and a fatal error."""
         if not self._buf and not self._argc and self.authenticated and data and self._use_fast_path:
-            fast = self._parse_fast(data)
+            fast = self._parse_fast(data) if data[0] == 0x2A else _parse_plain_inline(data)
             if fast is not None:
                 return fast, None
         self._buf += data
@@ -91,35 +95,28 @@ class RequestParser:
     # -- fast path ----------------------------------------------------------------------------
 
     def _parse_fast(self, data: bytes) -> list[list[bytes]] | None:
-        """hiredis over a read of complete canonical multibulk requests, or None to go strict."""
-        if data[0] != 0x2A or len(data) > self.max_bulk_len or _HUGE_AGGREGATE.search(data):
+        """hiredis over a read of complete multibulk requests, or None to go strict.
+
+        hiredis also reads RESP types that Redis rejects in a request. Those that come back as
+        bytes or as a top-level list ('+' status, '(' big number, '=' verbatim, '~' set) need
+        their type byte in the data: without any, checking that every request is a list of
+        bytes and that hiredis ends on a request boundary is enough. With one (values may
+        contain them too), every request is walked against the bytes instead.
+        """
+        if len(data) > self.max_bulk_len or _HUGE_AGGREGATE.search(data):
             return None
         reader = self._reader
         reader.feed(data)
-        commands: list[list[bytes]] = []
-        pos = 0  # where the request hiredis returns next must start, if it is canonical
-        header_len = _HEADER_LEN
         try:
-            while (request := reader.gets()) is not False:
-                if request.__class__ is not list or not request or data[pos] != 0x2A:
-                    break
-                pos += header_len[len(request)] if len(request) < 10000 else len(b"%d" % len(request)) + 3
-                for arg in request:
-                    if arg.__class__ is not bytes or data[pos] != 0x24:  # '$'
-                        break
-                    size = len(arg)
-                    pos += size + 2 + (header_len[size] if size < 10000 else len(b"%d" % size) + 3)
-                else:
-                    commands.append(request)
-                    continue
-                break
+            if _TYPE_BYTES.search(data) is None:
+                commands = _read_plain_requests(reader)
             else:
-                if pos == len(data):
-                    return commands  # every byte accounted for: hiredis holds no partial state
-        except (hiredis.ProtocolError, IndexError):
-            pass
-        self._reader = hiredis.Reader()
-        return None
+                commands = _read_canonical_requests(reader, data)
+        except (hiredis.ProtocolError, TypeError, IndexError):
+            commands = None
+        if commands is None:
+            self._reader = hiredis.Reader()
+        return commands
 
     # -- strict path (Redis's state machine) --------------------------------------------------
 
@@ -206,6 +203,52 @@ class RequestParser:
         return end + 1
 
 
+def _parse_plain_inline(data: bytes) -> list[list[bytes]] | None:
+    """Complete inline lines with nothing for sdssplitargs to interpret, or None to go strict.
+
+    Without quotes, NUL, '*' (a multibulk start), \\v or \\f, and within the inline limit, every
+    line splits exactly like bytes.split() (CR/LF/space/tab separate words, empty lines vanish).
+    """
+    if data[-1] != 0x0A or len(data) > INLINE_MAX_SIZE or _INLINE_SPECIAL.search(data):
+        return None
+    return [words for words in map(bytes.split, data.split(b"\n")) if words]
+
+
+def _read_plain_requests(reader: hiredis.Reader) -> list[list[bytes]] | None:
+    """Requests from a read without RESP3 type bytes: lists of bytes, ending on a boundary."""
+    commands = []
+    bulk_len = _BULK_LEN
+    while (request := reader.gets()) is not False:
+        if request.__class__ is not list or not request:
+            return None
+        sum(map(bulk_len, request))  # TypeError unless every argument is bytes (not nested)
+        commands.append(request)
+    # hiredis may hold a partial request it has not returned: after a boundary, an empty
+    # multibulk reads back as exactly [] with nothing left; mid-request it reads otherwise.
+    reader.feed(b"*0\r\n")
+    if reader.gets() == [] and not reader.has_data():
+        return commands
+    return None
+
+
+def _read_canonical_requests(reader: hiredis.Reader, data: bytes) -> list[list[bytes]] | None:
+    """Requests whose bytes are exactly '*N' then '$len' bulks, every byte accounted for."""
+    commands = []
+    pos = 0  # where the request hiredis returns next must start
+    header_len = _HEADER_LEN
+    while (request := reader.gets()) is not False:
+        if request.__class__ is not list or not request or data[pos] != 0x2A:
+            return None
+        pos += header_len[len(request)] if len(request) < 10000 else len(b"%d" % len(request)) + 3
+        for arg in request:
+            if arg.__class__ is not bytes or data[pos] != 0x24:  # '$'
+                return None
+            size = len(arg)
+            pos += size + 2 + (header_len[size] if size < 10000 else len(b"%d" % size) + 3)
+        commands.append(request)
+    return commands if pos == len(data) else None
+
+
 def _line_end(buf: bytearray, pos: int, terminator: int) -> int:
     """Index of the line end at pos as Redis's strchr finds it, or -1 when it is not there yet.
 
@@ -249,7 +292,9 @@ _HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
 def split_inline(line: bytes) -> list[bytes] | None:
     """Split an inline command as Redis's sdssplitargs does (quotes, escapes); None if unbalanced."""
     if b'"' not in line and b"'" not in line:
-        # No quotes: words split at space/tab/CR/LF; \v and \f only vanish at a word's start.
+        if b"\v" not in line and b"\f" not in line:
+            return line.split()  # the usual telnet line: bytes.split() breaks where Redis does
+        # \v and \f do not end an unquoted word; they only vanish at a word's start.
         return [word for word in (w.lstrip(b"\v\f") for w in _WORD_BREAKS.split(line)) if word]
     words: list[bytes] = []
     i, n = 0, len(line)
