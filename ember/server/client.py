@@ -29,6 +29,16 @@ class NoReply:
 
 NO_REPLY = NoReply()
 
+_execute = None  # dispatch.execute, imported on first use (dispatch imports the command table)
+
+
+def _import_execute():
+    global _execute
+    from .dispatch import execute
+
+    _execute = execute
+    return execute
+
 
 class Client:
     __slots__ = (
@@ -81,15 +91,16 @@ class Client:
 
     def process(self) -> None:
         """Run queued commands until the queue is empty or the client blocks; flush replies once."""
-        from .dispatch import execute
-
+        execute = _execute or _import_execute()
         pending = self.pending
         while pending and not self.blocked and not self.close_after_reply:
-            args = pending.popleft()
-            reply = execute(self, args)
+            reply = execute(self, pending.popleft())
             if reply is NO_REPLY:
                 continue
-            self.add_reply(reply)
+            if self.reply_mode == "on":  # add_reply, inlined for the common case
+                encode_into(self.out, reply, self.resp)
+            else:
+                self.add_reply(reply)
         self.flush()
 
     def add_reply(self, reply: Any) -> None:

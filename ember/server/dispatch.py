@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("ember")
 
 _perf_ns = time.perf_counter_ns
+_monotonic = time.monotonic
 
 
 def unknown_command(args: list[bytes]) -> CommandError:
@@ -37,9 +38,13 @@ def unknown_command(args: list[bytes]) -> CommandError:
 
 def resolve(args: list[bytes]) -> Command | CommandError:
     """The command args name, or the error Redis gives when it can't be run with these args."""
-    cmd = TABLE.lookup(args[0])
+    cmd = _by_sent_name.get(args[0])
     if cmd is None:
-        return unknown_command(args)
+        cmd = TABLE.lookup(args[0])
+        if cmd is None:
+            return unknown_command(args)
+        if len(_by_sent_name) < 1024:
+            _by_sent_name[args[0]] = cmd
     if cmd.subcommands:
         if len(args) < 2:
             return wrong_arity(cmd.name)
@@ -47,9 +52,16 @@ def resolve(args: list[bytes]) -> Command | CommandError:
         if sub is None:
             return unknown_subcommand(args[1], cmd.name)
         cmd = sub
-    if not cmd.arity_ok(len(args)):
+    arity = cmd.arity
+    if (len(args) != arity) if arity >= 0 else (len(args) < -arity):  # Command.arity_ok, inlined
         return wrong_arity(cmd.name)
     return cmd
+
+
+# Commands by the exact bytes clients send ("SET", "set"), so the usual lookup is one dict get
+# with no lower(). Bounded: odd spellings past the cap just take the slow lookup. The table is
+# final once the server runs (rename-command applies at start-up).
+_by_sent_name: dict[bytes, Command] = {}
 
 
 # Commands that act on the transaction itself instead of being queued after MULTI.
@@ -64,7 +76,7 @@ _SUBSCRIBED_CONTEXT = frozenset((
 def execute(client: Client, args: list[bytes]) -> Any:
     """Admit and run one command for client; returns the reply value."""
     server = client.server
-    client.last_interaction = time.monotonic()
+    client.last_interaction = _monotonic()
     cmd = resolve(args)
     if cmd.__class__ is CommandError:
         if client.tx is not None:
