@@ -950,6 +950,9 @@ class Config:
             raise ConfigError("Bad directive or wrong number of arguments")
         if not directive.multi_arg and len(args) != 1:
             raise ConfigError("wrong number of arguments")
+        if directive.multi_arg and len(args) == 1 and args[0]:
+            # One non-empty argument holds the words (`--save "900 1"`): split it like a line.
+            args = tokenize_line(args[0]) or []
         if directive.name == "save" and self._loading:
             value = self._accumulated_save(directive, args)
         else:

@@ -193,6 +193,14 @@ def test_save_lines_add_up_in_a_file_and_an_empty_one_clears():
     assert config["save"] == "5 5"
 
 
+def test_several_word_directive_given_as_one_argument_is_split():
+    # `--save "900 1"` and `client-output-buffer-limit "normal 1 2 3"`, as redis-server accepts.
+    assert setting("save", "900 1")["save"] == "900 1"
+    assert setting("client-output-buffer-limit", "normal 1 2 3").shown("client-output-buffer-limit").startswith(
+        "normal 1 2 3 slave")
+    assert build_config(["--save", "60 1 300 10"], environ={})["save"] == "60 1 300 10"
+
+
 def test_client_output_buffer_limit_updates_only_the_classes_given():
     config = setting("client-output-buffer-limit", "pubsub", "1mb", "2kb", "3")
     assert config.shown("client-output-buffer-limit") == \
