@@ -1,0 +1,436 @@
+"""List commands: pushes and pops at both ends, ranges and positions, LMOVE/LMPOP and the
+blocking family (BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP).
+
+Redis's t_list.c is the model: one generic implementation per family, the variants differing by
+arguments (`push_generic` serves LPUSH/RPUSH/LPUSHX/RPUSHX, `pop_generic` LPOP/RPOP, `first_list`
+and `pop_reply` every multi-key pop, `move_generic` LMOVE/RPOPLPUSH and their blocking forms).
+Arguments are checked in Redis's order, so an invalid command gets the error Redis gives, and
+after every removal `elements_removed` does what Redis's listElementsRemoved does: the pop event,
+deleting an emptied list, or letting a shrunken quicklist become a listpack again.
+
+Blocking: a blocking command first tries to serve itself; when every key is empty it parks the
+client with the BlockingManager, handing it a closure that retries the command. Redis 7.2 re-runs
+the command of a woken client, so a retry scans the keys left to right again (kombu's priority
+queues depend on it); a waiter is only retried once one of its keys holds a list, so a key set
+to another type does not wake it. Timeouts answer with a null array, also for BLMOVE and
+BRPOPLPUSH, as Redis does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..keyspace.lists import ListValue
+from ..protocol.encoder import NULL_ARRAY
+from ..protocol.errors import INDEX_OUT_OF_RANGE, NO_SUCH_KEY, SYNTAX, CommandError, wrong_arity
+from ..server.blocking import parse_timeout
+from .table import command, parse_int
+from .zsets import mpop_keys, parse_positive, parse_ranged_int
+
+if TYPE_CHECKING:
+    from ..keyspace.database import Database
+    from ..server.client import Client
+
+GROUP = "list"
+ACL = "list"
+LONG_MAX = 2**63 - 1
+RANK_ZERO = ("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
+             "or use negative to start from the end of the list")
+
+
+# -- shared helpers -----------------------------------------------------------------------------
+
+def list_fill(client: Client) -> int:
+    """list-max-listpack-size, which decides listpack vs quicklist."""
+    return client.server.config["list-max-listpack-size"]
+
+
+def notify(client: Client, event: str, key: bytes, cls: str = "l") -> None:
+    client.server.notifier.notify(client.db, cls, event, key)
+
+
+def store_new(db: Database, key: bytes, value: ListValue, changes: int) -> None:
+    """Add a new list at key, counting `changes` towards the dirty counter (Redis counts the
+    elements written, not the key creation)."""
+    db.set(key, value)
+    db.server.dirty += changes - 1
+
+
+def elements_removed(client: Client, key: bytes, value: ListValue, left: bool, count: int) -> None:
+    """After popping count elements from one end: the pop event, then delete the list if it is
+    empty, else give a shrunken quicklist the chance to become a listpack."""
+    notify(client, "lpop" if left else "rpop", key)
+    settle(client, key, value, count)
+
+
+def settle(client: Client, key: bytes, value: ListValue, changes: int) -> None:
+    """Record a change to a stored list: delete it when it became empty (Redis keeps no empty
+    lists), else re-check its encoding."""
+    db = client.db
+    if value:
+        value.fit(list_fill(client))
+        db.modified(key, changes)
+    else:
+        db.delete(key)
+        db.server.dirty += changes - 1
+        notify(client, "del", key, "g")
+
+
+def parse_side(raw: bytes) -> bool:
+    """LEFT or RIGHT (any case): True for LEFT."""
+    side = raw.lower()
+    if side == b"left":
+        return True
+    if side == b"right":
+        return False
+    raise CommandError(SYNTAX)
+
+
+def first_list(client: Client, keys: Sequence[bytes]) -> tuple[bytes, ListValue] | None:
+    """The first key holding a list, scanning left to right (WRONGTYPE for another type met
+    before it)."""
+    lookup = client.db.write_lookup
+    for key in keys:
+        value = lookup(key, "list")
+        if value:
+            return key, value
+    return None
+
+
+def pop_reply(client: Client, found: tuple[bytes, ListValue], left: bool, count: int | None) -> list:
+    """[key, element] for a single pop (count None), [key, [elements]] for LMPOP's count."""
+    key, value = found
+    if count is None:
+        popped: Any = value.pop(left)
+        removed = 1
+    else:
+        popped = value.pop_many(count, left)
+        removed = len(popped)
+    elements_removed(client, key, value, left, removed)
+    return [key, popped]
+
+
+# -- pushes ---------------------------------------------------------------------------------------
+
+def push_generic(client: Client, args: list[bytes], left: bool, only_existing: bool) -> int:
+    """LPUSH/RPUSH (creating the list) and LPUSHX/RPUSHX (only onto an existing list)."""
+    key = args[1]
+    values = args[2:]
+    db = client.db
+    value = db.write_lookup(key, "list")
+    if value is None:
+        if only_existing:
+            return 0
+        value = ListValue()
+        value.push(values, left, list_fill(client))
+        store_new(db, key, value, len(values))
+    else:
+        value.push(values, left, list_fill(client))
+        db.modified(key, len(values))
+    notify(client, "lpush" if left else "rpush", key)
+    return len(value)
+
+
+@command("lpush", -3, flags="write denyoom fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.0.0",
+         summary="Prepends elements to a list, creating it if needed; replies with the new length.")
+def lpush(client: Client, args: list[bytes]):
+    return push_generic(client, args, left=True, only_existing=False)
+
+
+@command("rpush", -3, flags="write denyoom fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.0.0",
+         summary="Appends elements to a list, creating it if needed; replies with the new length.")
+def rpush(client: Client, args: list[bytes]):
+    return push_generic(client, args, left=False, only_existing=False)
+
+
+@command("lpushx", -3, flags="write denyoom fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="2.2.0",
+         summary="Prepends elements to a list only when the list exists.")
+def lpushx(client: Client, args: list[bytes]):
+    return push_generic(client, args, left=True, only_existing=True)
+
+
+@command("rpushx", -3, flags="write denyoom fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="2.2.0",
+         summary="Appends elements to a list only when the list exists.")
+def rpushx(client: Client, args: list[bytes]):
+    return push_generic(client, args, left=False, only_existing=True)
+
+
+# -- pops -----------------------------------------------------------------------------------------
+
+def pop_generic(client: Client, args: list[bytes], left: bool) -> Any:
+    """LPOP/RPOP: one element (a bulk), or with a count an array of up to count elements."""
+    if len(args) > 3:
+        raise wrong_arity("lpop" if left else "rpop")
+    count = parse_positive(args[2]) if len(args) == 3 else None
+    key = args[1]
+    value = client.db.write_lookup(key, "list")
+    if value is None:
+        return None if count is None else NULL_ARRAY
+    if count == 0:
+        return []
+    return pop_reply(client, (key, value), left, count)[1]
+
+
+@command("lpop", -2, flags="write fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.0.0",
+         summary="Removes and returns the first elements of a list; deletes the list when it empties.")
+def lpop(client: Client, args: list[bytes]):
+    return pop_generic(client, args, left=True)
+
+
+@command("rpop", -2, flags="write fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.0.0",
+         summary="Removes and returns the last elements of a list; deletes the list when it empties.")
+def rpop(client: Client, args: list[bytes]):
+    return pop_generic(client, args, left=False)
+
+
+def parse_mpop(args: list[bytes], numkeys_index: int) -> tuple[list[bytes], bool, int]:
+    """LMPOP/BLMPOP's `numkeys key... LEFT|RIGHT [COUNT count]`: (keys, left, count)."""
+    numkeys = parse_ranged_int(args[numkeys_index], 1, LONG_MAX, "ERR numkeys should be greater than 0")
+    side_index = numkeys_index + numkeys + 1
+    if side_index >= len(args):
+        raise CommandError(SYNTAX)
+    left = parse_side(args[side_index])
+    count = None
+    index = side_index + 1
+    while index < len(args):
+        if count is None and args[index].lower() == b"count" and index + 1 < len(args):
+            count = parse_ranged_int(args[index + 1], 1, LONG_MAX, "ERR count should be greater than 0")
+            index += 2
+        else:
+            raise CommandError(SYNTAX)
+    return args[numkeys_index + 1:side_index], left, count or 1
+
+
+@command("lmpop", -4, flags="write", acl=ACL, group=GROUP, since="7.0.0", get_keys=mpop_keys(1),
+         summary="Pops elements from the first non-empty list among several keys.")
+def lmpop(client: Client, args: list[bytes]):
+    keys, left, count = parse_mpop(args, 1)
+    found = first_list(client, keys)
+    return NULL_ARRAY if found is None else pop_reply(client, found, left, count)
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+@command("llen", 2, flags="readonly fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.0.0",
+         summary="Returns the length of a list (0 when the key does not exist).")
+def llen(client: Client, args: list[bytes]):
+    value = client.db.read(args[1], "list")
+    return 0 if value is None else len(value)
+
+
+@command("lrange", 4, flags="readonly", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.0.0",
+         summary="Returns the elements between two indexes of a list (negative indexes count from the end).")
+def lrange(client: Client, args: list[bytes]):
+    start, end = parse_int(args[2]), parse_int(args[3])
+    value = client.db.read(args[1], "list")
+    return [] if value is None else value.range(start, end)
+
+
+@command("lindex", 3, flags="readonly", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.0.0",
+         summary="Returns the element at an index of a list.")
+def lindex(client: Client, args: list[bytes]):
+    value = client.db.read(args[1], "list")
+    if value is None:
+        return None
+    return value.index(parse_int(args[2]))
+
+
+@command("lpos", -3, flags="readonly", keys=(1, 1, 1), acl=ACL, group=GROUP, since="6.0.6",
+         summary="Returns the index of matching elements in a list, with RANK, COUNT and MAXLEN options.")
+def lpos(client: Client, args: list[bytes]):
+    rank, count, maxlen = 1, None, 0
+    index = 3
+    while index < len(args):
+        option = args[index].lower()
+        if index + 1 >= len(args):
+            raise CommandError(SYNTAX)
+        raw = args[index + 1]
+        if option == b"rank":
+            rank = parse_ranged_int(raw, -LONG_MAX, LONG_MAX)
+            if rank == 0:
+                raise CommandError(RANK_ZERO)
+        elif option == b"count":
+            count = parse_positive(raw, "ERR COUNT can't be negative")
+        elif option == b"maxlen":
+            maxlen = parse_positive(raw, "ERR MAXLEN can't be negative")
+        else:
+            raise CommandError(SYNTAX)
+        index += 2
+    value = client.db.read(args[1], "list")
+    if value is None:
+        return None if count is None else []
+    found = value.positions(args[2], rank, 1 if count is None else count, maxlen)
+    if count is None:
+        return found[0] if found else None
+    return found
+
+
+# -- changing elements in place -----------------------------------------------------------------
+
+@command("lset", 4, flags="write denyoom", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.0.0",
+         summary="Sets the element at an index of a list.")
+def lset(client: Client, args: list[bytes]):
+    key = args[1]
+    value = client.db.write_lookup(key, "list")
+    if value is None:
+        raise CommandError(NO_SUCH_KEY)
+    position = parse_int(args[2])
+    if not value.replace(position, args[3], list_fill(client)):
+        raise CommandError(INDEX_OUT_OF_RANGE)
+    client.db.modified(key)
+    notify(client, "lset", key)
+    return "OK"
+
+
+@command("linsert", 5, flags="write denyoom", keys=(1, 1, 1), acl=ACL, group=GROUP, since="2.2.0",
+         summary="Inserts an element before or after the first occurrence of a pivot element.")
+def linsert(client: Client, args: list[bytes]):
+    where = args[2].lower()
+    if where not in (b"before", b"after"):
+        raise CommandError(SYNTAX)
+    key = args[1]
+    value = client.db.write_lookup(key, "list")
+    if value is None:
+        return 0
+    length = value.insert(args[3], args[4], where == b"after", list_fill(client))
+    if length > 0:
+        client.db.modified(key)
+        notify(client, "linsert", key)
+    return length
+
+
+@command("lrem", 4, flags="write", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.0.0",
+         summary="Removes occurrences of an element (count > 0 from the head, < 0 from the tail, 0 all).")
+def lrem(client: Client, args: list[bytes]):
+    count = parse_int(args[2])
+    key = args[1]
+    value = client.db.write_lookup(key, "list")
+    if value is None:
+        return 0
+    removed = value.remove(args[3], count)
+    if removed:
+        notify(client, "lrem", key)
+        settle(client, key, value, removed)
+    return removed
+
+
+@command("ltrim", 4, flags="write", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.0.0",
+         summary="Keeps only the elements between two indexes of a list; deletes it when none remain.")
+def ltrim(client: Client, args: list[bytes]):
+    start, end = parse_int(args[2]), parse_int(args[3])
+    key = args[1]
+    value = client.db.write_lookup(key, "list")
+    if value is None:
+        return "OK"
+    removed = value.trim(start, end)
+    notify(client, "ltrim", key)
+    settle(client, key, value, removed)  # a trim that removes nothing still touches the key (WATCH)
+    return "OK"
+
+
+# -- moving between lists -----------------------------------------------------------------------
+
+def move_generic(client: Client, source: bytes, destination: bytes, from_left: bool, to_left: bool) -> bytes | None:
+    """LMOVE: pop from one end of source, push onto one end of destination (which may be the
+    same list); None when source does not exist. Both types are checked before anything moves,
+    so a WRONGTYPE destination leaves the element in source."""
+    db = client.db
+    src = db.write_lookup(source, "list")
+    if src is None:
+        return None
+    dst = db.write_lookup(destination, "list")
+    element = src.pop(from_left)
+    fill = list_fill(client)
+    if dst is None:
+        dst = ListValue()
+        dst.push((element,), to_left, fill)
+        store_new(db, destination, dst, 0)
+    else:
+        dst.push((element,), to_left, fill)
+        db.modified(destination, 0)
+    notify(client, "lpush" if to_left else "rpush", destination)
+    elements_removed(client, source, src, from_left, 1)
+    return element
+
+
+@command("lmove", 5, flags="write denyoom", keys=(1, 2, 1), acl=ACL, group=GROUP, since="6.2.0",
+         summary="Moves an element from one end of a list to one end of another (or the same) list.")
+def lmove(client: Client, args: list[bytes]):
+    from_left, to_left = parse_side(args[3]), parse_side(args[4])
+    return move_generic(client, args[1], args[2], from_left, to_left)
+
+
+@command("rpoplpush", 3, flags="write denyoom", keys=(1, 2, 1), acl=ACL, group=GROUP, since="1.2.0",
+         summary="Moves the last element of a list to the head of another list (LMOVE RIGHT LEFT).")
+def rpoplpush(client: Client, args: list[bytes]):
+    return move_generic(client, args[1], args[2], False, True)
+
+
+# -- blocking -----------------------------------------------------------------------------------
+
+def holds_list(client: Client, keys: Sequence[bytes]) -> bool:
+    lookup = client.db.lookup
+    return any(lookup(key).__class__ is ListValue for key in keys)
+
+
+def block_for_lists(client: Client, keys: Sequence[bytes], timeout: float, serve: Callable[[], Any]) -> Any:
+    """Serve now if a key has elements (WRONGTYPE for a key of another type met first), else
+    wait until one of the keys holds a list, then retry the whole command."""
+    reply = serve()
+    if reply is not None:
+        return reply
+
+    def retry() -> Any:
+        return serve() if holds_list(client, keys) else None
+
+    return client.server.blocking.block(client, list(keys), timeout, retry)
+
+
+def blocking_pop(client: Client, keys: list[bytes], left: bool, timeout: float, count: int | None) -> Any:
+    def serve() -> Any:
+        found = first_list(client, keys)
+        return None if found is None else pop_reply(client, found, left, count)
+
+    return block_for_lists(client, keys, timeout, serve)
+
+
+@command("blpop", -3, flags="write noscript blocking", keys=(1, -2, 1), acl=ACL, group=GROUP, since="2.0.0",
+         summary="Pops the first element of the first non-empty list, or blocks until one is available.")
+def blpop(client: Client, args: list[bytes]):
+    return blocking_pop(client, args[1:-1], True, parse_timeout(args[-1]), None)
+
+
+@command("brpop", -3, flags="write noscript blocking", keys=(1, -2, 1), acl=ACL, group=GROUP, since="2.0.0",
+         summary="Pops the last element of the first non-empty list, or blocks until one is available.")
+def brpop(client: Client, args: list[bytes]):
+    return blocking_pop(client, args[1:-1], False, parse_timeout(args[-1]), None)
+
+
+@command("blmpop", -5, flags="write blocking", acl=ACL, group=GROUP, since="7.0.0", get_keys=mpop_keys(2),
+         summary="Pops elements from the first non-empty list among several keys, or blocks until one is available.")
+def blmpop(client: Client, args: list[bytes]):
+    keys, left, count = parse_mpop(args, 2)
+    return blocking_pop(client, keys, left, parse_timeout(args[1]), count)
+
+
+def blocking_move(client: Client, args: list[bytes], from_left: bool, to_left: bool, timeout: float) -> Any:
+    source, destination = args[1], args[2]
+    if client.db.write_lookup(source, "list") is None and client.in_exec:
+        # Where blocking is not allowed Redis answers a null bulk here, not the timeout's null array
+        return None
+    return block_for_lists(client, (source,), timeout,
+                           lambda: move_generic(client, source, destination, from_left, to_left))
+
+
+@command("blmove", 6, flags="write denyoom noscript blocking", keys=(1, 2, 1), acl=ACL, group=GROUP,
+         since="6.2.0", summary="Moves an element between lists like LMOVE, blocking until the source has one.")
+def blmove(client: Client, args: list[bytes]):
+    from_left, to_left = parse_side(args[3]), parse_side(args[4])
+    return blocking_move(client, args, from_left, to_left, parse_timeout(args[5]))
+
+
+@command("brpoplpush", 4, flags="write denyoom noscript blocking", keys=(1, 2, 1), acl=ACL, group=GROUP,
+         since="2.2.0", summary="Moves the last element of a list to the head of another, blocking until there is one.")
+def brpoplpush(client: Client, args: list[bytes]):
+    return blocking_move(client, args, False, True, parse_timeout(args[3]))
