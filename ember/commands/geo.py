@@ -357,7 +357,7 @@ def search_command(client: Client, args: list[bytes], src_index: int, flags: int
     if opts.count and opts.ascending is None and not opts.any:
         opts.ascending = True  # the N closest need sorting
     if opts.ascending is not None:
-        points.sort(key=_by_distance, reverse=not opts.ascending)
+        sort_points(points, opts.ascending, opts.count)
     if opts.count:
         del points[opts.count:]
     for point in points:
@@ -369,6 +369,95 @@ def search_command(client: Client, args: list[bytes], src_index: int, flags: int
 
 def _by_distance(point: Point) -> float:
     return point.dist
+
+
+def sort_points(points: list[Point], ascending: bool, count: int) -> None:
+    """Order points by distance the way Redis does: all of them with the C library's qsort
+    (glibc's is a stable merge sort), or only the first `count` with Redis's partial quicksort,
+    whose order of equally distant points is its own."""
+    if not count or count >= len(points):
+        points.sort(key=_by_distance, reverse=not ascending)
+        return
+    sign = 1 if ascending else -1
+
+    def compare(a: Point, b: Point) -> int:
+        return sign * ((a.dist > b.dist) - (a.dist < b.dist))
+
+    partial_quicksort(points, 0, len(points), compare, 0, count - 1)
+
+
+def _median_of_three(items: list, a: int, b: int, c: int, compare: Callable[[Any, Any], int]) -> int:
+    if compare(items[a], items[b]) < 0:
+        if compare(items[b], items[c]) < 0:
+            return b
+        return c if compare(items[a], items[c]) < 0 else a
+    if compare(items[b], items[c]) > 0:
+        return b
+    return a if compare(items[a], items[c]) < 0 else c
+
+
+def _swap_runs(items: list, a: int, b: int, length: int) -> None:
+    for offset in range(length):
+        items[a + offset], items[b + offset] = items[b + offset], items[a + offset]
+
+
+def partial_quicksort(items: list, base: int, n: int, compare: Callable[[Any, Any], int], first: int,
+                      last: int) -> None:
+    """Sort items[base:base + n] enough that positions first..last hold what a full sort puts
+    there: Bentley & McIlroy's quicksort (as in NetBSD's qsort) skipping the partitions that
+    do not meet [first, last], which is Redis's pqsort step for step (equal elements included)."""
+    while True:
+        if n < 7:  # insertion sort
+            for moving in range(base + 1, base + n):
+                position = moving
+                while position > base and compare(items[position - 1], items[position]) > 0:
+                    items[position - 1], items[position] = items[position], items[position - 1]
+                    position -= 1
+            return
+        middle = base + n // 2
+        if n > 7:
+            low, high = base, base + n - 1
+            if n > 40:
+                step = n // 8
+                low = _median_of_three(items, low, low + step, low + 2 * step, compare)
+                middle = _median_of_three(items, middle - step, middle, middle + step, compare)
+                high = _median_of_three(items, high - 2 * step, high - step, high, compare)
+            middle = _median_of_three(items, low, middle, high, compare)
+        items[base], items[middle] = items[middle], items[base]
+        pivot = items[base]
+        # Partition into [== pivot | < pivot | > pivot | == pivot], then move the equal runs in.
+        pa = pb = base + 1
+        pc = pd = base + n - 1
+        while True:
+            while pb <= pc and (order := compare(items[pb], pivot)) <= 0:
+                if order == 0:
+                    items[pa], items[pb] = items[pb], items[pa]
+                    pa += 1
+                pb += 1
+            while pb <= pc and (order := compare(items[pc], pivot)) >= 0:
+                if order == 0:
+                    items[pc], items[pd] = items[pd], items[pc]
+                    pd -= 1
+                pc -= 1
+            if pb > pc:
+                break
+            items[pb], items[pc] = items[pc], items[pb]
+            pb += 1
+            pc -= 1
+        end = base + n
+        run = min(pa - base, pb - pa)
+        _swap_runs(items, base, pb - run, run)
+        run = min(pd - pc, end - pd - 1)
+        _swap_runs(items, pb, end - run, run)
+        smaller = pb - pa
+        if smaller > 1 and not (last < base or first >= base + smaller):
+            partial_quicksort(items, base, smaller, compare, first, last)
+        larger = pd - pc
+        if larger <= 1:
+            return
+        base, n = end - larger, larger  # the larger side by iteration, as the C code does
+        if last < base or first >= base + n:
+            return
 
 
 def _store_key_positions(args: list[bytes]) -> list[int]:

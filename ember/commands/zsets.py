@@ -155,11 +155,13 @@ def read_zset(client: Client, key: bytes) -> ZSet | None:
     return client.db.read(key, "zset")
 
 
-def store_result(client: Client, dest: bytes, result: ZSet, event: str) -> int:
-    """Put a computed set at dest (deleting dest when it is empty); returns its size."""
+def store_result(client: Client, dest: bytes, result: ZSet, event: str, refit: bool = True) -> int:
+    """Put a computed set at dest (deleting dest when it is empty); returns its size.
+    With refit the set gets the encoding its contents call for, as Redis's *STORE commands do."""
     db = client.db
     if result:
-        result.fit_encoding(listpack_limits(client.server))
+        if refit:
+            result.fit_encoding(listpack_limits(client.server))
         db.set(dest, result)
         notify(client, event, dest)
     elif db.delete(dest):
@@ -258,7 +260,8 @@ def zadd_generic(client: Client, args: list[bytes], incr: bool) -> Any:
             return None if opts.incr else 0
         zset = ZSet()
     limits = listpack_limits(client.server)
-    zset.reserve(len(members), max(map(len, members)), limits)
+    # Redis 7.2 sizes the set from the pair count (a new set also from the longest member).
+    zset.reserve(len(members), max(map(len, members)) if created else 0, limits)
     added = updated = processed = 0
     score = 0.0
     failed = False
@@ -510,10 +513,14 @@ def zrangestore(client: Client, args: list[bytes]):
     request = parse_range_request(args, 2, True, None, None)
     source = read_zset(client, args[2])
     result = ZSet()
+    # Redis 7.2.4 sizes the destination from the result length, which it does not know in
+    # advance for BYSCORE/BYLEX: it passes -1, read as a huge size, so those results are
+    # always skiplists (fixed after 7.2.4 by redis/redis#13148).
+    result.skiplist = request.kind != BY_RANK
     if source is not None:
         for score, member in request.select(source):
             result.insert(member, score)
-    return store_result(client, args[1], result, "zrangestore")
+    return store_result(client, args[1], result, "zrangestore", refit=request.kind == BY_RANK)
 
 
 # -- ZREMRANGEBY* -------------------------------------------------------------------------------

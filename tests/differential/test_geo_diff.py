@@ -161,3 +161,18 @@ def test_random_point_clouds(diff, points, center, radius, count, order):
     diff.check("GEOSEARCH", "cloud", "FROMLONLAT", lon, lat, "BYBOX", radius, radius, "km", *count, *sort)
     diff.check("GEOSEARCH", "cloud", "FROMMEMBER", "p0", "BYRADIUS", radius, "km", *count, *sort, "WITHCOORD")
     diff.check("GEODIST", "cloud", "p0", f"p{len(points) - 1}", "km")
+
+
+def test_count_with_equally_distant_points(diff):
+    """With COUNT (and no ANY) Redis sorts only the first N with its partial quicksort, whose
+    order of ties is its own: many points share coordinates here."""
+    args = []
+    for index in range(90):
+        spot = index % 7
+        args += [f"{13 + spot * 0.01}", f"{38 + (spot % 3) * 0.01}", f"m{index:02d}"]
+    diff.check("GEOADD", "ties", *args)
+    for count in ("1", "5", "12", "40", "89", "90"):
+        for order in ("ASC", "DESC"):
+            diff.check("GEOSEARCH", "ties", "FROMLONLAT", "13.02", "38.01", "BYRADIUS", "50", "km", "COUNT", count,
+                       order)
+        diff.check("GEORADIUS", "ties", "13", "38", "50", "km", "COUNT", count)

@@ -183,6 +183,21 @@ def test_zadd_with_many_pairs_converts_up_front(small):
     small.zadd("y", {"a": 1})
     small.execute_command("ZADD", "y", "XX", "1", "a", "2", "a", "3", "a", "4", "a", "5", "a")
     assert encoding(small, "y") == "skiplist"
+    # For an existing set only the pair count counts: a long member that is not added is no reason.
+    small.zadd("x", {"a": 1})
+    small.execute_command("ZADD", "x", "XX", "1", "a-very-long-member")
+    assert encoding(small, "x") == "listpack"
+
+
+def test_zrangestore_by_score_or_lex_stores_a_skiplist(small):
+    """Redis 7.2.4 quirk: the unknown result length of BYSCORE/BYLEX is taken as huge."""
+    small.zadd("src", {"a": 1, "b": 2})
+    assert small.zrangestore("by-rank", "src", 0, 0) == 1
+    assert encoding(small, "by-rank") == "listpack"
+    assert small.zrangestore("by-score", "src", 1, 1, byscore=True) == 1
+    assert encoding(small, "by-score") == "skiplist"
+    assert small.zrangestore("by-lex", "src", "-", "+", bylex=True) == 2
+    assert encoding(small, "by-lex") == "skiplist"
 
 
 def test_negative_zero_survives_only_in_a_skiplist(small):
