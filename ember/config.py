@@ -32,16 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import REDIS_COMPAT_VERSION
-
-try:
-    from .keyspace.glob import glob_matcher
-except ImportError:  # until keyspace/glob.py lands: close enough for directive names
-    import fnmatch
-
-    def glob_matcher(pattern: bytes, nocase: bool = False) -> Callable[[bytes], bool]:
-        text = pattern.decode("utf-8", "surrogateescape")
-        text = text.lower() if nocase else text
-        return lambda name: fnmatch.fnmatchcase(name.decode().lower() if nocase else name.decode(), text)
+from .keyspace.glob import glob_matcher
 
 
 class ConfigError(Exception):
@@ -762,7 +753,7 @@ DIRECTIVES: list[Directive] = [
     number("shutdown-timeout", "10", 0, INT_MAX),
     special("shutdown-on-sigint", ShutdownFlagsKind(), "default"),
     special("shutdown-on-sigterm", ShutdownFlagsKind(), "default"),
-    number("busy-reply-threshold", "5000", 0, LLONG_MAX, aliases=("lua-time-limit",)),
+    number("busy-reply-threshold", "5000", 0, LLONG_MAX, aliases=("lua-time-limit",), **ACTED),
     # -- cluster ------------------------------------------------------------------------------
     yes_no("cluster-enabled", "no", **IMMUTABLE),
     text("cluster-config-file", "nodes.conf", null=False, **IMMUTABLE),
@@ -801,8 +792,8 @@ DIRECTIVES: list[Directive] = [
     number("zset-max-listpack-entries", "128", 0, LLONG_MAX, aliases=("zset-max-ziplist-entries",), **ACTED),
     memory("zset-max-listpack-value", "64", 0, LLONG_MAX, aliases=("zset-max-ziplist-value",), **ACTED),
     memory("hll-sparse-max-bytes", "3000", 0, LLONG_MAX),
-    memory("stream-node-max-bytes", "4096", 0, LLONG_MAX),
-    number("stream-node-max-entries", "100", 0, LLONG_MAX),
+    memory("stream-node-max-bytes", "4096", 0, LLONG_MAX, **ACTED),
+    number("stream-node-max-entries", "100", 0, LLONG_MAX, **ACTED),
     # -- advanced -----------------------------------------------------------------------------
     yes_no("activerehashing", "yes"),
     special("client-output-buffer-limit", OutputBufferLimitKind(), DEFAULT_OUTPUT_BUFFER_LIMITS.split(), **ACTED),
@@ -819,7 +810,7 @@ DIRECTIVES: list[Directive] = [
     number("active-defrag-cycle-max", "25", 1, 99),
     number("active-defrag-max-scan-fields", "1000", 1, LLONG_MAX),
     number("lfu-log-factor", "10", 0, INT_MAX),
-    number("lfu-decay-time", "1", 0, INT_MAX),
+    number("lfu-decay-time", "1", 0, INT_MAX, **ACTED),  # OBJECT FREQ decays the counters
     text("server_cpulist", **IMMUTABLE), text("bio_cpulist", **IMMUTABLE),
     text("aof_rewrite_cpulist", **IMMUTABLE), text("bgsave_cpulist", **IMMUTABLE),
     enum("enable-protected-configs", "no", PROTECTION, **IMMUTABLE, **ACTED),
