@@ -884,6 +884,8 @@ class Config:
         self.modules: list[list[str]] = []  # `loadmodule` directives (Ember cannot load modules)
         self.module_configs: dict[str, str] = {}  # `module.name value` lines
         self.config_file: str | None = None  # absolute path, for CONFIG REWRITE and INFO
+        # Set by the ACL module: every user as a `user <name> <rules>` line, for CONFIG REWRITE.
+        self.describe_users: Callable[[], list[str]] | None = None
         self.explicit: set[str] = set()  # directives set by the file, the CLI or CONFIG SET
         self._loading = False  # inside a config file load: `save` lines accumulate
         self._save_lines_seen = False
@@ -1036,17 +1038,19 @@ class Config:
                 old_text = handle.read()
         except FileNotFoundError:
             old_text = ""
-        users = user_lines if user_lines is not None else self.default_user_lines()
-        _replace_file(path, rewrite_config_text(self, old_text, users))
+        if user_lines is None:
+            user_lines = self.describe_users() if self.describe_users is not None else self.default_user_lines()
+        _replace_file(path, rewrite_config_text(self, old_text, user_lines))
 
     def default_user_lines(self) -> list[str]:
         """`user` lines for CONFIG REWRITE when no ACL module describes the users: the default
-        user as Redis 7.2 describes it, then the users declared in the config file."""
+        user as Redis 7.2 describes it and the users declared in the config file, in name order
+        (Redis walks its sorted user tree)."""
         password = self.values["requirepass"]
         secret = "#" + hashlib.sha256(password.encode("utf-8", "surrogateescape")).hexdigest() if password else "nopass"
-        lines = [f"user default on {secret} sanitize-payload ~* &* +@all"]
-        lines.extend("user " + " ".join(words) for words in self.users if words[0] != "default")
-        return lines
+        users = {"default": f"on {secret} sanitize-payload ~* &* +@all"}
+        users.update((words[0], " ".join(words[1:])) for words in self.users if words[0] != "default")
+        return [f"user {name} {rules}" for name, rules in sorted(users.items(), key=lambda item: item[0].encode())]
 
 
 def _current_directory() -> str:

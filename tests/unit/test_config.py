@@ -559,7 +559,7 @@ def test_rewrite_writes_users_and_save_when_snapshots_are_off(tmp_path, monkeypa
     config.users.append(["alice", "on", "nopass"])
     text = rewrite_config_text(config, "", config.default_user_lines())
     assert 'save ""' in text.split("\n")
-    assert text.endswith("user default on nopass sanitize-payload ~* &* +@all\nuser alice on nopass\n")
+    assert text.endswith("user alice on nopass\nuser default on nopass sanitize-payload ~* &* +@all\n")
     config.apply("requirepass", ["pw"])
     assert "user default on #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 " \
         "sanitize-payload ~* &* +@all" in config.default_user_lines()
