@@ -37,6 +37,11 @@ _SQUEEZE = ((0, 0x5555555555555555), (1, 0x3333333333333333), (2, 0x0F0F0F0F0F0F
             (4, 0x00FF00FF00FF00FF), (8, 0x0000FFFF0000FFFF), (16, 0x00000000FFFFFFFF))
 
 
+def _cos(x: float) -> float:
+    """C's cos: NaN for an infinite argument where Python raises (huge search shapes)."""
+    return math.cos(x) if math.isfinite(x) else math.nan
+
+
 class Range(NamedTuple):
     low: float
     high: float
@@ -212,8 +217,8 @@ class Shape(NamedTuple):
         half_height = self.to_meters * (self.height / 2 if self.is_box else self.radius)
         half_width = self.to_meters * (self.width / 2 if self.is_box else self.radius)  # type: ignore[operator]
         lat_delta = (half_height / EARTH_RADIUS_M) / _DEG_TO_RAD
-        lon_delta_top = (half_width / EARTH_RADIUS_M / math.cos((self.lat + lat_delta) * _DEG_TO_RAD)) / _DEG_TO_RAD
-        lon_delta_bottom = (half_width / EARTH_RADIUS_M / math.cos((self.lat - lat_delta) * _DEG_TO_RAD)) / _DEG_TO_RAD
+        lon_delta_top = (half_width / EARTH_RADIUS_M / _cos((self.lat + lat_delta) * _DEG_TO_RAD)) / _DEG_TO_RAD
+        lon_delta_bottom = (half_width / EARTH_RADIUS_M / _cos((self.lat - lat_delta) * _DEG_TO_RAD)) / _DEG_TO_RAD
         # The box's wider edge is the one nearer the equator.
         lon_delta = lon_delta_bottom if self.lat < 0 else lon_delta_top
         return self.lon - lon_delta, self.lat - lat_delta, self.lon + lon_delta, self.lat + lat_delta
