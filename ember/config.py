@@ -936,7 +936,7 @@ class Config:
 
     # -- setting at start-up ---------------------------------------------------------------------
 
-    def apply(self, name: str, args: list[str], at_startup: bool = True) -> None:
+    def apply(self, name: str, args: list[str]) -> None:
         """Set one directive from the words of a config line (file, CLI or environment)."""
         directive = lookup(name)
         if directive is None:
@@ -1353,7 +1353,7 @@ def apply_environment(config: Config, environ: Mapping[str, str]) -> None:
                               f">>> '{name} {repr_config_string(value)}'\n{err}") from None
 
 
-def load_config_text(config: Config, text: str, source: str = "config") -> None:
+def load_config_text(config: Config, text: str) -> None:
     """Apply redis.conf text (and Redis's end-of-load checks); raises ConfigError with Redis's
     '*** FATAL CONFIG FILE ERROR ***' text."""
     loader = ConfigLoader(config)
