@@ -42,7 +42,9 @@ ACL = "stream"
 INVALID_ID = "ERR Invalid stream ID specified as stream command argument"
 NO_SUCH_KEY = "ERR no such key"
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
-NEW_ENTRIES = -1  # the `>` ID of XREADGROUP: "entries never delivered to the group"
+# The `>` ID of XREADGROUP ("entries never delivered to the group"). Like Redis, the largest
+# possible ID stands for it, so an explicit 18446744073709551615-18446744073709551615 means `>`.
+NEW_ENTRIES = MAX_ID
 
 
 def _text(raw: bytes) -> str:
@@ -786,6 +788,8 @@ def xautoclaim(client: Client, args: list[bytes]):
             count = parse_int(args[index + 1], "ERR COUNT must be > 0")
             if not 1 <= count <= _INT64_MAX // 16:
                 raise CommandError("ERR COUNT must be > 0")
+            if count * 16 >= 1 << 47:  # Redis allocates 16 bytes per COUNT up front; this fails
+                raise CommandError("ERR Insufficient memory, failed allocating transient memory, COUNT too high.")
             index += 1
         elif option == b"justid":
             just_id = True
