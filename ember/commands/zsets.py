@@ -433,7 +433,12 @@ class RangeRequest:
                 length = len(zset)
                 span = (length - span[1], length - span[0])
             return zset.slice(*span, self.reverse)
-        span = zset.score_span(self.bounds) if self.kind == BY_SCORE else zset.lex_span(*self.bounds)
+        if self.kind == BY_SCORE:
+            span = zset.score_span(self.bounds)
+        elif zset.skiplist:
+            span = zset.lex_span(*self.bounds)
+        else:  # a listpack is walked element by element, which matters when scores differ
+            return zset.lex_walk(*self.bounds, self.reverse, self.offset, self.limit)
         return limited_slice(zset, span, self.offset, self.limit, self.reverse)
 
 

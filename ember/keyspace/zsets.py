@@ -81,6 +81,20 @@ def _lex_compare(a: bytes | str, b: bytes | str) -> int:
     return -1 if a < b else 1
 
 
+def lex_at_least(member: bytes, low: LexBound) -> bool:
+    bound = low.member
+    if bound.__class__ is str:  # one of the infinities
+        return bound == LEX_MIN
+    return member > bound if low.exclusive else member >= bound
+
+
+def lex_at_most(member: bytes, high: LexBound) -> bool:
+    bound = high.member
+    if bound.__class__ is str:
+        return bound == LEX_MAX
+    return member < bound if high.exclusive else member <= bound
+
+
 def lex_range_is_empty(low: LexBound, high: LexBound) -> bool:
     order = _lex_compare(low.member, high.member)
     return order > 0 or (order == 0 and (low.exclusive or high.exclusive))
@@ -198,8 +212,9 @@ class ZSet:
         return start, max(start, stop)
 
     def _lex_position(self, bound: LexBound, is_low: bool) -> int:
-        """Where a lex bound falls, for sets whose elements all share one score (the documented
-        use of the BYLEX commands; with mixed scores Redis's result is unspecified too)."""
+        """Where a lex bound falls in a skiplist-encoded set, assuming its elements share one
+        score (the documented use of the BYLEX commands; otherwise Redis's skiplist answer
+        depends on its random node levels, and is unspecified)."""
         member = bound.member
         if member == LEX_MIN:
             return 0
@@ -211,12 +226,58 @@ class ZSet:
         after_equal = bound.exclusive if is_low else not bound.exclusive
         return self.order.bisect_right(probe) if after_equal else self.order.bisect_left(probe)
 
+    def _lex_endpoint(self, low: LexBound, high: LexBound, from_tail: bool) -> int | None:
+        """A listpack's walk to its first (from_tail: last) element in a lex range: a linear
+        scan, exactly as Redis's listpack code does, so even sets with mixed scores answer
+        like Redis's small sets."""
+        order = self.order
+        if not (lex_at_least(order[-1][1], low) and lex_at_most(order[0][1], high)):
+            return None
+        positions = range(len(order) - 1, -1, -1) if from_tail else range(len(order))
+        for position in positions:
+            member = order[position][1]
+            if from_tail and lex_at_most(member, high):
+                return position if lex_at_least(member, low) else None
+            if not from_tail and lex_at_least(member, low):
+                return position if lex_at_most(member, high) else None
+        return None
+
     def lex_span(self, low: LexBound, high: LexBound) -> tuple[int, int]:
+        """Positions [start, stop) of the run of elements in a lex range (ZLEXCOUNT, ZREMRANGEBYLEX)."""
         if not self.order or lex_range_is_empty(low, high):
             return 0, 0
-        start = self._lex_position(low, True)
-        stop = self._lex_position(high, False)
-        return start, max(start, stop)
+        if self.skiplist:
+            start = self._lex_position(low, True)
+            return start, max(start, self._lex_position(high, False))
+        start = self._lex_endpoint(low, high, False)
+        if start is None:
+            return 0, 0
+        stop = start
+        while stop < len(self.order) and lex_at_most(self.order[stop][1], high):
+            stop += 1
+        return start, stop
+
+    def lex_walk(self, low: LexBound, high: LexBound, reverse: bool, offset: int,
+                 limit: int) -> list[tuple[float, bytes]]:
+        """ZRANGEBYLEX on a listpack: from the first element in range skip `offset` elements
+        unchecked, then take up to `limit` (negative: all) while they stay in range."""
+        if not self.order or lex_range_is_empty(low, high) or offset < 0:
+            return []
+        start = self._lex_endpoint(low, high, reverse)
+        if start is None:
+            return []
+        order = self.order
+        step = -1 if reverse else 1
+        position = start + step * offset
+        taken: list[tuple[float, bytes]] = []
+        while 0 <= position < len(order) and limit != 0:
+            pair = order[position]
+            if not (lex_at_least(pair[1], low) if reverse else lex_at_most(pair[1], high)):
+                break
+            taken.append(pair)
+            limit -= 1
+            position += step
+        return taken
 
     def slice(self, start: int, stop: int, reverse: bool = False) -> Iterator[tuple[float, bytes]]:
         """(score, member) pairs at positions [start, stop), descending when reverse."""
