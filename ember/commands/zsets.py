@@ -919,11 +919,8 @@ COMPUTE = {UNION: union_scores, INTER: inter_scores, DIFF: diff_scores}
 
 
 def computed_zset(scores: dict[bytes, float]) -> ZSet:
-    result = ZSet()
-    result.skiplist = True  # Redis builds results as skiplists (keeping -0.0); STORE refits them
-    for member, score in scores.items():
-        result.insert(member, score)
-    return result
+    # Redis builds results as skiplists (keeping -0.0); STORE refits them.
+    return ZSet.build(scores.items())
 
 
 def set_operation_command(client: Client, args: list[bytes], op: str, store: bool) -> Any:

@@ -17,7 +17,7 @@ Range helpers return (start, stop) positions in the order, so commands slice onc
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
 from sortedcontainers import SortedList
@@ -119,6 +119,19 @@ class ZSet:
 
     def encoding(self, server: Server) -> str:
         return "skiplist" if self.skiplist else "listpack"
+
+    @classmethod
+    def build(cls, pairs: Iterable[tuple[bytes, float]], skiplist: bool = True) -> ZSet:
+        """A set from distinct (member, score) pairs in one O(N log N) sort (results of set
+        operations, RDB/RESTORE loading). A listpack set gets -0.0 stored as 0, as Redis does."""
+        zset = cls()
+        zset.skiplist = skiplist
+        scores = dict(pairs)
+        if not skiplist:
+            scores = {member: (0.0 if score == 0 else score) for member, score in scores.items()}
+        zset.scores = scores
+        zset.order = SortedList((score, member) for member, score in scores.items())
+        return zset
 
     def copy(self) -> ZSet:
         clone = ZSet()
