@@ -196,14 +196,19 @@ ADDED, UPDATED, PROCESSED, SKIPPED, NAN = range(5)
 class AddOptions:
     __slots__ = ("nx", "xx", "gt", "lt", "incr", "ch")
 
-    def __init__(self) -> None:
-        self.nx = self.xx = self.gt = self.lt = self.incr = self.ch = False
+    def __init__(self, incr: bool = False) -> None:
+        self.nx = self.xx = self.gt = self.lt = self.ch = False
+        self.incr = incr
 
 
 _ZADD_FLAGS = {b"nx": "nx", b"xx": "xx", b"gt": "gt", b"lt": "lt", b"incr": "incr", b"ch": "ch"}
+# Shared (never modified) options of the common calls without flags: ZADD and ZINCRBY.
+_NO_FLAGS = AddOptions()
+_INCR_ONLY = AddOptions(incr=True)
 
 
-def add_member(zset: ZSet, member: bytes, score: float, opts: AddOptions, limits: Limits) -> tuple[int, float]:
+def add_member(zset: ZSet, member: bytes, score: float, opts: AddOptions,
+               limits: Limits | None) -> tuple[int, float]:
     """Redis's zsetAdd: (outcome, resulting score) for one score/member pair."""
     current = zset.scores.get(member)
     if current is None:
@@ -225,13 +230,15 @@ def add_member(zset: ZSet, member: bytes, score: float, opts: AddOptions, limits
     return PROCESSED, score
 
 
-def _parse_zadd_options(args: list[bytes]) -> tuple[AddOptions, int]:
-    opts = AddOptions()
+def _parse_zadd_options(args: list[bytes], incr: bool) -> tuple[AddOptions, int]:
+    opts = _INCR_ONLY if incr else _NO_FLAGS
     index = 2
     while index < len(args):
         flag = _ZADD_FLAGS.get(args[index].lower())
         if flag is None:
             break
+        if index == 2:
+            opts = AddOptions(incr)
         setattr(opts, flag, True)
         index += 1
     pairs = len(args) - index
@@ -247,8 +254,7 @@ def _parse_zadd_options(args: list[bytes]) -> tuple[AddOptions, int]:
 
 
 def zadd_generic(client: Client, args: list[bytes], incr: bool) -> Any:
-    opts, first = _parse_zadd_options(args)
-    opts.incr |= incr
+    opts, first = _parse_zadd_options(args, incr)
     scores = [parse_score(args[i]) for i in range(first, len(args), 2)]
     members = args[first + 1::2]
     key = args[1]
@@ -259,9 +265,11 @@ def zadd_generic(client: Client, args: list[bytes], incr: bool) -> Any:
         if opts.xx:
             return None if opts.incr else 0
         zset = ZSet()
-    limits = listpack_limits(client.server)
-    # Redis 7.2 sizes the set from the pair count (a new set also from the longest member).
-    zset.reserve(len(members), max(map(len, members)) if created else 0, limits)
+    limits = None
+    if not zset.skiplist:
+        limits = listpack_limits(client.server)
+        # Redis 7.2 sizes the set from the pair count (a new set also from the longest member).
+        zset.reserve(len(members), max(map(len, members)) if created else 0, limits)
     added = updated = processed = 0
     score = 0.0
     failed = False
