@@ -414,3 +414,34 @@ def test_inline_round_trip_with_quoting(commands, cut_points):
 
     data = b"".join(b" ".join(map(quote, words)) + b"\r\n" for words in commands)
     assert parse_both(split_at(data, cut_points)) == (commands, None)
+
+
+class _RecordingReader:
+    """Stands in for hiredis.Reader to see what the fast path hands it."""
+
+    def __init__(self) -> None:
+        self.fed: list[bytes] = []
+
+    def feed(self, data: bytes) -> None:
+        self.fed.append(data)
+
+    def gets(self):
+        return False
+
+    def has_data(self) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("data", [
+    b"*2147483647\r\n",
+    b"*2\r\n$4\r\nECHO\r\n*2147483647\r\n",
+    b"*2\r\n$4\r\nECHO\r\n%1000000\r\n",
+    b"*2\r\n$4\r\nECHO\r\n~1000000\r\n",
+])
+def test_huge_aggregate_counts_never_reach_hiredis(data):
+    # hiredis allocates a list of the announced size at once, and freeing a huge one touches
+    # every slot: such reads go to the strict path, which allocates nothing up front.
+    parser = _parser(True)
+    parser._reader = recorder = _RecordingReader()
+    assert run(parser, [data]) == reference_parse(data)
+    assert recorder.fed == []
