@@ -35,8 +35,9 @@ OUT_OF_RANGE_POSITIVE = "ERR value is out of range, must be positive"
 
 
 def parse_positive(raw: bytes, error: str = OUT_OF_RANGE_POSITIVE) -> int:
-    """A count that must be >= 0 (Redis's getPositiveLongFromObjectOrReply)."""
-    value = parse_int(raw)
+    """A count that must be >= 0 (Redis's getPositiveLongFromObjectOrReply: one text for both
+    a non-integer and a negative number)."""
+    value = parse_int(raw, error)
     if value < 0:
         raise CommandError(error)
     return value
