@@ -33,6 +33,22 @@ UNITS = {b"m": 1.0, b"km": 1000.0, b"ft": 0.3048, b"mi": 1609.34}
 BAD_UNIT = "ERR unsupported unit provided. please use M, KM, FT, MI"
 BAD_MEMBER = "ERR could not decode requested zset member"
 
+# COMMAND DOCS complexity texts (part of the reply, so Redis's own wording).
+_RADIUS_COST = "O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index."
+_SEARCH_COST = "O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape"
+COMPLEXITY = {
+    "geoadd": "O(log(N)) for each item added, where N is the number of elements in the sorted set.",
+    "geodist": "O(log(N))",
+    "geohash": "O(log(N)) for each member requested, where N is the number of elements in the sorted set.",
+    "geopos": "O(N) where N is the number of members requested.",
+    "georadius": _RADIUS_COST,
+    "georadius_ro": _RADIUS_COST,
+    "georadiusbymember": _RADIUS_COST,
+    "georadiusbymember_ro": _RADIUS_COST,
+    "geosearch": _SEARCH_COST,
+    "geosearchstore": _SEARCH_COST,
+}
+
 
 class DoubleText(bytes):
     """A double already printed in Redis's text: a bulk string in RESP2, a double in RESP3
@@ -91,7 +107,7 @@ def member_position(zset: ZSet, member: bytes) -> tuple[float, float] | None:
 
 # -- GEOADD GEODIST GEOHASH GEOPOS --------------------------------------------------------------
 
-@command("geoadd", -5, flags="write denyoom", keys=(1, 1, 1), acl=ACL, group=GROUP, since="3.2.0",
+@command("geoadd", -5, complexity=COMPLEXITY["geoadd"], flags="write denyoom", keys=(1, 1, 1), acl=ACL, group=GROUP, since="3.2.0",
          summary="Adds one or more members to a geospatial index. The key is created if it doesn't exist.")
 def geoadd(client: Client, args: list[bytes]):
     first = 2
@@ -108,7 +124,7 @@ def geoadd(client: Client, args: list[bytes]):
     return zadd_generic(client, zadd_args, incr=False)  # GEOADD is ZADD, as in Redis
 
 
-@command("geodist", -4, flags="readonly", keys=(1, 1, 1), acl=ACL, group=GROUP, since="3.2.0",
+@command("geodist", -4, complexity=COMPLEXITY["geodist"], flags="readonly", keys=(1, 1, 1), acl=ACL, group=GROUP, since="3.2.0",
          summary="Returns the distance between two members of a geospatial index.")
 def geodist(client: Client, args: list[bytes]):
     if len(args) > 5:
@@ -123,7 +139,7 @@ def geodist(client: Client, args: list[bytes]):
     return format_distance(geohash.distance(*first, *second) / to_meters)
 
 
-@command("geohash", -2, flags="readonly", keys=(1, 1, 1), acl=ACL, group=GROUP, since="3.2.0",
+@command("geohash", -2, complexity=COMPLEXITY["geohash"], flags="readonly", keys=(1, 1, 1), acl=ACL, group=GROUP, since="3.2.0",
          summary="Returns members from a geospatial index as geohash strings.")
 def geohash_(client: Client, args: list[bytes]):
     zset = read_zset(client, args[1])
@@ -132,7 +148,7 @@ def geohash_(client: Client, args: list[bytes]):
             for member in args[2:]]
 
 
-@command("geopos", -2, flags="readonly", keys=(1, 1, 1), acl=ACL, group=GROUP, since="3.2.0",
+@command("geopos", -2, complexity=COMPLEXITY["geopos"], flags="readonly", keys=(1, 1, 1), acl=ACL, group=GROUP, since="3.2.0",
          summary="Returns the longitude and latitude of members from a geospatial index.")
 def geopos(client: Client, args: list[bytes]):
     zset = read_zset(client, args[1])
@@ -475,7 +491,7 @@ def _search(name: str, arity: int, flags: int, src_index: int, summary: str, sin
     command_flags = "write denyoom" if store else "readonly"
     keys = (1, 2, 1) if flags & SEARCHSTORE else (1, 1, 1)
 
-    @command(name, arity, flags=command_flags, keys=keys, acl=ACL, group=GROUP, since=since,
+    @command(name, arity, complexity=COMPLEXITY[name], flags=command_flags, keys=keys, acl=ACL, group=GROUP, since=since,
              summary=summary, get_keys=get_keys)
     def handler(client: Client, args: list[bytes]):
         return search_command(client, args, src_index, flags)

@@ -47,6 +47,45 @@ MINMAX_NOT_FLOAT = "ERR min or max is not a float"
 MINMAX_NOT_LEX = "ERR min or max not valid string range item"
 LONG_MAX = 2**63 - 1
 
+# COMMAND DOCS complexity texts (part of the reply, so Redis's own wording).
+COMPLEXITY = {
+    "zadd": "O(log(N)) for each item added, where N is the number of elements in the sorted set.",
+    "zincrby": "O(log(N)) where N is the number of elements in the sorted set.",
+    "zrem": "O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.",
+    "zcard": "O(1)",
+    "zcount": "O(log(N)) with N being the number of elements in the sorted set.",
+    "zlexcount": "O(log(N)) with N being the number of elements in the sorted set.",
+    "zscore": "O(1)",
+    "zmscore": "O(N) where N is the number of members being requested.",
+    "zrank": "O(log(N))",
+    "zrevrank": "O(log(N))",
+    "zrange": "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.",
+    "zrevrange": "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.",
+    "zrangestore": "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key.",
+    "zrangebyscore": "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).",
+    "zremrangebyrank": "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.",
+    "zpopmin": "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.",
+    "zmpop": "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
+    "bzpopmin": "O(log(N)) with N being the number of elements in the sorted set.",
+    "zrandmember": "O(N) where N is the number of elements returned",
+    "zunion": "O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.",
+    "zunionstore": "O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.",
+    "zinter": "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.",
+    "zdiff": "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.",
+    "zintercard": "O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets.",
+    "zscan": "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..",
+    "zrevrangebyscore": "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).",
+    "zrangebylex": "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).",
+    "zrevrangebylex": "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).",
+    "zremrangebyscore": "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.",
+    "zremrangebylex": "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.",
+    "zpopmax": "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.",
+    "bzpopmax": "O(log(N)) with N being the number of elements in the sorted set.",
+    "bzmpop": "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
+    "zinterstore": "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.",
+    "zdiffstore": "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.",
+}
+
 # -- parsing numbers the way C's strtod does ----------------------------------------------------
 
 _SPACES = b" \t\n\v\f\r"
@@ -295,13 +334,13 @@ def zadd_generic(client: Client, args: list[bytes], incr: bool) -> Any:
     return added + updated if opts.ch else added
 
 
-@command("zadd", -4, flags="write denyoom fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.2.0",
+@command("zadd", -4, complexity=COMPLEXITY["zadd"], flags="write denyoom fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.2.0",
          summary="Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.")
 def zadd(client: Client, args: list[bytes]):
     return zadd_generic(client, args, incr=False)
 
 
-@command("zincrby", 4, flags="write denyoom fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.2.0",
+@command("zincrby", 4, complexity=COMPLEXITY["zincrby"], flags="write denyoom fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.2.0",
          summary="Increments the score of a member in a sorted set.")
 def zincrby(client: Client, args: list[bytes]):
     return zadd_generic(client, args, incr=True)
@@ -309,27 +348,27 @@ def zincrby(client: Client, args: list[bytes]):
 
 # -- single-member reads and ZREM -------------------------------------------------------------
 
-@command("zrem", -3, flags="write fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.2.0",
+@command("zrem", -3, complexity=COMPLEXITY["zrem"], flags="write fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.2.0",
          summary="Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.")
 def zrem(client: Client, args: list[bytes]):
     return remove_elements(client, args, "zset", "z", "zrem")
 
 
-@command("zcard", 2, flags="readonly fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.2.0",
+@command("zcard", 2, complexity=COMPLEXITY["zcard"], flags="readonly fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.2.0",
          summary="Returns the number of members in a sorted set.")
 def zcard(client: Client, args: list[bytes]):
     zset = read_zset(client, args[1])
     return 0 if zset is None else len(zset)
 
 
-@command("zscore", 3, flags="readonly fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.2.0",
+@command("zscore", 3, complexity=COMPLEXITY["zscore"], flags="readonly fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.2.0",
          summary="Returns the score of a member in a sorted set.")
 def zscore(client: Client, args: list[bytes]):
     zset = read_zset(client, args[1])
     return None if zset is None else zset.scores.get(args[2])
 
 
-@command("zmscore", -3, flags="readonly fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="6.2.0",
+@command("zmscore", -3, complexity=COMPLEXITY["zmscore"], flags="readonly fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="6.2.0",
          summary="Returns the score of one or more members in a sorted set.")
 def zmscore(client: Client, args: list[bytes]):
     zset = read_zset(client, args[1])
@@ -354,19 +393,19 @@ def zrank_generic(client: Client, args: list[bytes], reverse: bool) -> Any:
     return [rank, zset.scores[args[2]]] if withscore else rank
 
 
-@command("zrank", -3, flags="readonly fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="2.0.0",
+@command("zrank", -3, complexity=COMPLEXITY["zrank"], flags="readonly fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="2.0.0",
          summary="Returns the index of a member in a sorted set ordered by ascending scores.")
 def zrank(client: Client, args: list[bytes]):
     return zrank_generic(client, args, reverse=False)
 
 
-@command("zrevrank", -3, flags="readonly fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="2.0.0",
+@command("zrevrank", -3, complexity=COMPLEXITY["zrevrank"], flags="readonly fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="2.0.0",
          summary="Returns the index of a member in a sorted set ordered by descending scores.")
 def zrevrank(client: Client, args: list[bytes]):
     return zrank_generic(client, args, reverse=True)
 
 
-@command("zcount", 4, flags="readonly fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="2.0.0",
+@command("zcount", 4, complexity=COMPLEXITY["zcount"], flags="readonly fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="2.0.0",
          summary="Returns the count of members in a sorted set that have scores within a range.")
 def zcount(client: Client, args: list[bytes]):
     spec = parse_score_range(args[2], args[3])
@@ -377,7 +416,7 @@ def zcount(client: Client, args: list[bytes]):
     return stop - start
 
 
-@command("zlexcount", 4, flags="readonly fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="2.8.9",
+@command("zlexcount", 4, complexity=COMPLEXITY["zlexcount"], flags="readonly fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="2.8.9",
          summary="Returns the number of members in a sorted set within a lexicographical range.")
 def zlexcount(client: Client, args: list[bytes]):
     low, high = parse_lex_range(args[2], args[3])
@@ -503,7 +542,7 @@ def zrange_generic(client: Client, args: list[bytes], kind: str | None = None,
 
 
 def _range_command(name: str, since: str, summary: str, kind: str | None, reverse: bool | None) -> None:
-    @command(name, -4, flags="readonly", keys=(1, 1, 1), acl=ACL, group=GROUP, since=since, summary=summary)
+    @command(name, -4, complexity=COMPLEXITY[name], flags="readonly", keys=(1, 1, 1), acl=ACL, group=GROUP, since=since, summary=summary)
     def handler(client: Client, args: list[bytes]):
         return zrange_generic(client, args, kind, reverse)
 
@@ -520,7 +559,7 @@ _range_command("zrevrangebylex", "2.8.9",
                "Returns members in a sorted set within a lexicographical range in reverse order.", BY_LEX, True)
 
 
-@command("zrangestore", -5, flags="write denyoom", keys=(1, 2, 1), acl=ACL, group=GROUP, since="6.2.0",
+@command("zrangestore", -5, complexity=COMPLEXITY["zrangestore"], flags="write denyoom", keys=(1, 2, 1), acl=ACL, group=GROUP, since="6.2.0",
          summary="Stores a range of members from sorted set in a key.")
 def zrangestore(client: Client, args: list[bytes]):
     request = parse_range_request(args, 2, True, None, None)
@@ -561,7 +600,7 @@ def zremrange_generic(client: Client, args: list[bytes], kind: str) -> int:
 
 
 def _remrange_command(kind: str, since: str, summary: str) -> None:
-    @command(f"zremrangeby{kind}", 4, flags="write", keys=(1, 1, 1), acl=ACL, group=GROUP, since=since,
+    @command(f"zremrangeby{kind}", 4, complexity=COMPLEXITY[f"zremrangeby{kind}"], flags="write", keys=(1, 1, 1), acl=ACL, group=GROUP, since=since,
              summary=summary)
     def handler(client: Client, args: list[bytes]):
         return zremrange_generic(client, args, kind)
@@ -619,14 +658,14 @@ def zpop_generic(client: Client, args: list[bytes], from_max: bool) -> Any:
     return scored(popped, True, client.resp if count is not None else 2)
 
 
-@command("zpopmin", -2, flags="write fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="5.0.0",
+@command("zpopmin", -2, complexity=COMPLEXITY["zpopmin"], flags="write fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="5.0.0",
          summary="Returns the lowest-scoring members from a sorted set after removing them. "
                  "Deletes the sorted set if the last member was popped.")
 def zpopmin(client: Client, args: list[bytes]):
     return zpop_generic(client, args, from_max=False)
 
 
-@command("zpopmax", -2, flags="write fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="5.0.0",
+@command("zpopmax", -2, complexity=COMPLEXITY["zpopmax"], flags="write fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="5.0.0",
          summary="Returns the highest-scoring members from a sorted set after removing them. "
                  "Deletes the sorted set if the last member was popped.")
 def zpopmax(client: Client, args: list[bytes]):
@@ -665,7 +704,7 @@ def mpop_keys(numkeys_index: int) -> Callable[[list[bytes]], list[int]]:
     return positions
 
 
-@command("zmpop", -4, flags="write", acl=ACL, group=GROUP, since="7.0.0", get_keys=mpop_keys(1),
+@command("zmpop", -4, complexity=COMPLEXITY["zmpop"], flags="write", acl=ACL, group=GROUP, since="7.0.0", get_keys=mpop_keys(1),
          summary="Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. "
                  "Deletes the sorted set if the last member was popped.")
 def zmpop(client: Client, args: list[bytes]):
@@ -707,21 +746,21 @@ def bzpop_generic(client: Client, args: list[bytes], from_max: bool) -> Any:
     return block_for_zsets(client, keys, timeout, serve)
 
 
-@command("bzpopmin", -3, flags="write noscript blocking fast", keys=(1, -2, 1), acl=ACL, group=GROUP,
+@command("bzpopmin", -3, complexity=COMPLEXITY["bzpopmin"], flags="write noscript blocking fast", keys=(1, -2, 1), acl=ACL, group=GROUP,
          since="5.0.0", summary="Removes and returns the member with the lowest score from one or more sorted sets. "
                                 "Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.")
 def bzpopmin(client: Client, args: list[bytes]):
     return bzpop_generic(client, args, from_max=False)
 
 
-@command("bzpopmax", -3, flags="write noscript blocking fast", keys=(1, -2, 1), acl=ACL, group=GROUP,
+@command("bzpopmax", -3, complexity=COMPLEXITY["bzpopmax"], flags="write noscript blocking fast", keys=(1, -2, 1), acl=ACL, group=GROUP,
          since="5.0.0", summary="Removes and returns the member with the highest score from one or more sorted sets. "
                                 "Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.")
 def bzpopmax(client: Client, args: list[bytes]):
     return bzpop_generic(client, args, from_max=True)
 
 
-@command("bzmpop", -5, flags="write blocking", acl=ACL, group=GROUP, since="7.0.0", get_keys=mpop_keys(2),
+@command("bzmpop", -5, complexity=COMPLEXITY["bzmpop"], flags="write blocking", acl=ACL, group=GROUP, since="7.0.0", get_keys=mpop_keys(2),
          summary="Removes and returns a member by score from one or more sorted sets. Blocks until a member is "
                  "available otherwise. Deletes the sorted set if the last element was popped.")
 def bzmpop(client: Client, args: list[bytes]):
@@ -753,7 +792,7 @@ def random_members(zset: ZSet, count: int) -> list[tuple[float, bytes]]:
     return [order[i] for i in positions]
 
 
-@command("zrandmember", -2, flags="readonly", keys=(1, 1, 1), acl=ACL, group=GROUP, since="6.2.0",
+@command("zrandmember", -2, complexity=COMPLEXITY["zrandmember"], flags="readonly", keys=(1, 1, 1), acl=ACL, group=GROUP, since="6.2.0",
          summary="Returns one or more random members from a sorted set.")
 def zrandmember(client: Client, args: list[bytes]):
     if len(args) == 2:
@@ -950,12 +989,12 @@ def numkeys_keys(numkeys_index: int, dest: bool) -> Callable[[list[bytes]], list
 
 
 def _set_operation_commands(op: str, since: str, summary: str, store_summary: str) -> None:
-    @command(f"z{op}", -3, flags="readonly", acl=ACL, group=GROUP, since="6.2.0",
+    @command(f"z{op}", -3, complexity=COMPLEXITY[f"z{op}"], flags="readonly", acl=ACL, group=GROUP, since="6.2.0",
              get_keys=numkeys_keys(1, False), summary=summary)
     def plain(client: Client, args: list[bytes]):
         return set_operation_command(client, args, op, store=False)
 
-    @command(f"z{op}store", -4, flags="write denyoom", keys=(1, 1, 1), acl=ACL, group=GROUP, since=since,
+    @command(f"z{op}store", -4, complexity=COMPLEXITY[f"z{op}store"], flags="write denyoom", keys=(1, 1, 1), acl=ACL, group=GROUP, since=since,
              get_keys=numkeys_keys(2, True), summary=store_summary)
     def stored(client: Client, args: list[bytes]):
         return set_operation_command(client, args, op, store=True)
@@ -969,7 +1008,7 @@ _set_operation_commands(DIFF, "6.2.0", "Returns the difference between multiple 
                         "Stores the difference of multiple sorted sets in a key.")
 
 
-@command("zintercard", -3, flags="readonly", acl=ACL, group=GROUP, since="7.0.0",
+@command("zintercard", -3, complexity=COMPLEXITY["zintercard"], flags="readonly", acl=ACL, group=GROUP, since="7.0.0",
          get_keys=numkeys_keys(1, False), summary="Returns the number of members of the intersect of multiple sorted sets.")
 def zintercard(client: Client, args: list[bytes]):
     operation = parse_set_operation(client, args, 1, INTER, False, cardinality_only=True)
@@ -978,7 +1017,7 @@ def zintercard(client: Client, args: list[bytes]):
 
 # -- ZSCAN --------------------------------------------------------------------------------------
 
-@command("zscan", -3, flags="readonly", keys=(1, 1, 1), acl=ACL, group=GROUP, since="2.8.0",
+@command("zscan", -3, complexity=COMPLEXITY["zscan"], flags="readonly", keys=(1, 1, 1), acl=ACL, group=GROUP, since="2.8.0",
          summary="Iterates over members and scores of a sorted set.")
 def zscan(client: Client, args: list[bytes]):
     cursor = parse_scan_cursor(args[2])
