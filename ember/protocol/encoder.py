@@ -207,14 +207,16 @@ def _layout_digits(digits: str, K: int, negative: bool) -> str:
     return f"{mantissa}e{'-' if K + len(digits) - 1 < 0 else '+'}{exp}"
 
 
-_STATUS_CACHE: dict[str, bytes] = {}
+# Encoded status replies. The usual ones are seeded, and only short texts are added later, so
+# one-off statuses (MONITOR lines) cannot fill the cache before "OK" is seen.
+_STATUS_CACHE: dict[str, bytes] = {text: b"+%s\r\n" % text.encode() for text in ("OK", "PONG", "QUEUED")}
 
 
 def _status(out: list, value: str, resp: int) -> None:
     encoded = _STATUS_CACHE.get(value)
     if encoded is None:
         encoded = b"+" + value.encode() + b"\r\n"
-        if len(_STATUS_CACHE) < 64:
+        if len(value) <= 16 and len(_STATUS_CACHE) < 64:
             _STATUS_CACHE[value] = encoded
     out.append(encoded)
 
