@@ -107,7 +107,8 @@ def member_position(zset: ZSet, member: bytes) -> tuple[float, float] | None:
 
 # -- GEOADD GEODIST GEOHASH GEOPOS --------------------------------------------------------------
 
-@command("geoadd", -5, complexity=COMPLEXITY["geoadd"], flags="write denyoom", keys=(1, 1, 1), acl=ACL, group=GROUP, since="3.2.0",
+@command("geoadd", -5, complexity=COMPLEXITY["geoadd"],
+         flags="write denyoom", keys=(1, 1, 1), acl=ACL, group=GROUP, since="3.2.0",
          summary="Adds one or more members to a geospatial index. The key is created if it doesn't exist.")
 def geoadd(client: Client, args: list[bytes]):
     first = 2
@@ -124,7 +125,8 @@ def geoadd(client: Client, args: list[bytes]):
     return zadd_generic(client, zadd_args, incr=False)  # GEOADD is ZADD, as in Redis
 
 
-@command("geodist", -4, complexity=COMPLEXITY["geodist"], flags="readonly", keys=(1, 1, 1), acl=ACL, group=GROUP, since="3.2.0",
+@command("geodist", -4, complexity=COMPLEXITY["geodist"],
+         flags="readonly", keys=(1, 1, 1), acl=ACL, group=GROUP, since="3.2.0",
          summary="Returns the distance between two members of a geospatial index.")
 def geodist(client: Client, args: list[bytes]):
     if len(args) > 5:
@@ -139,7 +141,8 @@ def geodist(client: Client, args: list[bytes]):
     return format_distance(geohash.distance(*first, *second) / to_meters)
 
 
-@command("geohash", -2, complexity=COMPLEXITY["geohash"], flags="readonly", keys=(1, 1, 1), acl=ACL, group=GROUP, since="3.2.0",
+@command("geohash", -2, complexity=COMPLEXITY["geohash"],
+         flags="readonly", keys=(1, 1, 1), acl=ACL, group=GROUP, since="3.2.0",
          summary="Returns members from a geospatial index as geohash strings.")
 def geohash_(client: Client, args: list[bytes]):
     zset = read_zset(client, args[1])
@@ -148,7 +151,8 @@ def geohash_(client: Client, args: list[bytes]):
             for member in args[2:]]
 
 
-@command("geopos", -2, complexity=COMPLEXITY["geopos"], flags="readonly", keys=(1, 1, 1), acl=ACL, group=GROUP, since="3.2.0",
+@command("geopos", -2, complexity=COMPLEXITY["geopos"],
+         flags="readonly", keys=(1, 1, 1), acl=ACL, group=GROUP, since="3.2.0",
          summary="Returns the longitude and latitude of members from a geospatial index.")
 def geopos(client: Client, args: list[bytes]):
     zset = read_zset(client, args[1])
@@ -491,7 +495,8 @@ def _search(name: str, arity: int, flags: int, src_index: int, summary: str, sin
     command_flags = "write denyoom" if store else "readonly"
     keys = (1, 2, 1) if flags & SEARCHSTORE else (1, 1, 1)
 
-    @command(name, arity, complexity=COMPLEXITY[name], flags=command_flags, keys=keys, acl=ACL, group=GROUP, since=since,
+    @command(name, arity, complexity=COMPLEXITY[name],
+             flags=command_flags, keys=keys, acl=ACL, group=GROUP, since=since,
              summary=summary, get_keys=get_keys)
     def handler(client: Client, args: list[bytes]):
         return search_command(client, args, src_index, flags)

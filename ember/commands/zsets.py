@@ -334,13 +334,15 @@ def zadd_generic(client: Client, args: list[bytes], incr: bool) -> Any:
     return added + updated if opts.ch else added
 
 
-@command("zadd", -4, complexity=COMPLEXITY["zadd"], flags="write denyoom fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.2.0",
+@command("zadd", -4, complexity=COMPLEXITY["zadd"],
+         flags="write denyoom fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.2.0",
          summary="Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.")
 def zadd(client: Client, args: list[bytes]):
     return zadd_generic(client, args, incr=False)
 
 
-@command("zincrby", 4, complexity=COMPLEXITY["zincrby"], flags="write denyoom fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.2.0",
+@command("zincrby", 4, complexity=COMPLEXITY["zincrby"],
+         flags="write denyoom fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.2.0",
          summary="Increments the score of a member in a sorted set.")
 def zincrby(client: Client, args: list[bytes]):
     return zadd_generic(client, args, incr=True)
@@ -348,27 +350,31 @@ def zincrby(client: Client, args: list[bytes]):
 
 # -- single-member reads and ZREM -------------------------------------------------------------
 
-@command("zrem", -3, complexity=COMPLEXITY["zrem"], flags="write fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.2.0",
+@command("zrem", -3, complexity=COMPLEXITY["zrem"],
+         flags="write fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.2.0",
          summary="Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.")
 def zrem(client: Client, args: list[bytes]):
     return remove_elements(client, args, "zset", "z", "zrem")
 
 
-@command("zcard", 2, complexity=COMPLEXITY["zcard"], flags="readonly fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.2.0",
+@command("zcard", 2, complexity=COMPLEXITY["zcard"],
+         flags="readonly fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.2.0",
          summary="Returns the number of members in a sorted set.")
 def zcard(client: Client, args: list[bytes]):
     zset = read_zset(client, args[1])
     return 0 if zset is None else len(zset)
 
 
-@command("zscore", 3, complexity=COMPLEXITY["zscore"], flags="readonly fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.2.0",
+@command("zscore", 3, complexity=COMPLEXITY["zscore"],
+         flags="readonly fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.2.0",
          summary="Returns the score of a member in a sorted set.")
 def zscore(client: Client, args: list[bytes]):
     zset = read_zset(client, args[1])
     return None if zset is None else zset.scores.get(args[2])
 
 
-@command("zmscore", -3, complexity=COMPLEXITY["zmscore"], flags="readonly fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="6.2.0",
+@command("zmscore", -3, complexity=COMPLEXITY["zmscore"],
+         flags="readonly fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="6.2.0",
          summary="Returns the score of one or more members in a sorted set.")
 def zmscore(client: Client, args: list[bytes]):
     zset = read_zset(client, args[1])
@@ -393,19 +399,22 @@ def zrank_generic(client: Client, args: list[bytes], reverse: bool) -> Any:
     return [rank, zset.scores[args[2]]] if withscore else rank
 
 
-@command("zrank", -3, complexity=COMPLEXITY["zrank"], flags="readonly fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="2.0.0",
+@command("zrank", -3, complexity=COMPLEXITY["zrank"],
+         flags="readonly fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="2.0.0",
          summary="Returns the index of a member in a sorted set ordered by ascending scores.")
 def zrank(client: Client, args: list[bytes]):
     return zrank_generic(client, args, reverse=False)
 
 
-@command("zrevrank", -3, complexity=COMPLEXITY["zrevrank"], flags="readonly fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="2.0.0",
+@command("zrevrank", -3, complexity=COMPLEXITY["zrevrank"],
+         flags="readonly fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="2.0.0",
          summary="Returns the index of a member in a sorted set ordered by descending scores.")
 def zrevrank(client: Client, args: list[bytes]):
     return zrank_generic(client, args, reverse=True)
 
 
-@command("zcount", 4, complexity=COMPLEXITY["zcount"], flags="readonly fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="2.0.0",
+@command("zcount", 4, complexity=COMPLEXITY["zcount"],
+         flags="readonly fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="2.0.0",
          summary="Returns the count of members in a sorted set that have scores within a range.")
 def zcount(client: Client, args: list[bytes]):
     spec = parse_score_range(args[2], args[3])
@@ -416,7 +425,8 @@ def zcount(client: Client, args: list[bytes]):
     return stop - start
 
 
-@command("zlexcount", 4, complexity=COMPLEXITY["zlexcount"], flags="readonly fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="2.8.9",
+@command("zlexcount", 4, complexity=COMPLEXITY["zlexcount"],
+         flags="readonly fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="2.8.9",
          summary="Returns the number of members in a sorted set within a lexicographical range.")
 def zlexcount(client: Client, args: list[bytes]):
     low, high = parse_lex_range(args[2], args[3])
@@ -442,6 +452,24 @@ def rank_span(length: int, start: int, end: int) -> tuple[int, int]:
     if start > end or start >= length:
         return 0, 0
     return start, min(end, length - 1) + 1
+
+
+def parse_bounds(kind: str, low: bytes, high: bytes) -> Any:
+    """The two ends of a range of `kind`: indexes, a ScoreRange, or two LexBounds."""
+    if kind == BY_RANK:
+        return parse_int(low), parse_int(high)
+    if kind == BY_SCORE:
+        return parse_score_range(low, high)
+    return parse_lex_range(low, high)
+
+
+def span_of(zset: ZSet, kind: str, bounds: Any) -> tuple[int, int]:
+    """Positions [start, stop) of the elements a parsed range selects (ascending order)."""
+    if kind == BY_RANK:
+        return rank_span(len(zset), *bounds)
+    if kind == BY_SCORE:
+        return zset.score_span(bounds)
+    return zset.lex_span(*bounds)
 
 
 def limited_slice(zset: ZSet, span: tuple[int, int], offset: int, limit: int,
@@ -475,18 +503,14 @@ class RangeRequest:
 
     def select(self, zset: ZSet) -> Iterable[tuple[float, bytes]]:
         if self.kind == BY_RANK:
-            span = rank_span(len(zset), *self.bounds)
-            if self.reverse:
-                length = len(zset)
-                span = (length - span[1], length - span[0])
-            return zset.slice(*span, self.reverse)
-        if self.kind == BY_SCORE:
-            span = zset.score_span(self.bounds)
-        elif zset.skiplist:
-            span = zset.lex_span(*self.bounds)
-        else:  # a listpack is walked element by element, which matters when scores differ
+            start, stop = span_of(zset, BY_RANK, self.bounds)
+            if self.reverse:  # ranks count from the top
+                start, stop = len(zset) - stop, len(zset) - start
+            return zset.slice(start, stop, self.reverse)
+        if self.kind == BY_LEX and not zset.skiplist:
+            # a listpack is walked element by element, which matters when scores differ
             return zset.lex_walk(*self.bounds, self.reverse, self.offset, self.limit)
-        return limited_slice(zset, span, self.offset, self.limit, self.reverse)
+        return limited_slice(zset, span_of(zset, self.kind, self.bounds), self.offset, self.limit, self.reverse)
 
 
 def parse_range_request(args: list[bytes], src_index: int, store: bool, kind: str | None,
@@ -521,12 +545,7 @@ def parse_range_request(args: list[bytes], src_index: int, store: bool, kind: st
     low, high = args[src_index + 1], args[src_index + 2]
     if request.reverse and request.kind != BY_RANK:
         low, high = high, low  # the reverse variants take max before min
-    if request.kind == BY_RANK:
-        request.bounds = (parse_int(low), parse_int(high))
-    elif request.kind == BY_SCORE:
-        request.bounds = parse_score_range(low, high)
-    else:
-        request.bounds = parse_lex_range(low, high)
+    request.bounds = parse_bounds(request.kind, low, high)
     request.withscores = withscores
     request.offset, request.limit = offset, limit
     return request
@@ -542,7 +561,8 @@ def zrange_generic(client: Client, args: list[bytes], kind: str | None = None,
 
 
 def _range_command(name: str, since: str, summary: str, kind: str | None, reverse: bool | None) -> None:
-    @command(name, -4, complexity=COMPLEXITY[name], flags="readonly", keys=(1, 1, 1), acl=ACL, group=GROUP, since=since, summary=summary)
+    @command(name, -4, complexity=COMPLEXITY[name],
+             flags="readonly", keys=(1, 1, 1), acl=ACL, group=GROUP, since=since, summary=summary)
     def handler(client: Client, args: list[bytes]):
         return zrange_generic(client, args, kind, reverse)
 
@@ -559,7 +579,8 @@ _range_command("zrevrangebylex", "2.8.9",
                "Returns members in a sorted set within a lexicographical range in reverse order.", BY_LEX, True)
 
 
-@command("zrangestore", -5, complexity=COMPLEXITY["zrangestore"], flags="write denyoom", keys=(1, 2, 1), acl=ACL, group=GROUP, since="6.2.0",
+@command("zrangestore", -5, complexity=COMPLEXITY["zrangestore"],
+         flags="write denyoom", keys=(1, 2, 1), acl=ACL, group=GROUP, since="6.2.0",
          summary="Stores a range of members from sorted set in a key.")
 def zrangestore(client: Client, args: list[bytes]):
     request = parse_range_request(args, 2, True, None, None)
@@ -578,29 +599,19 @@ def zrangestore(client: Client, args: list[bytes]):
 # -- ZREMRANGEBY* -------------------------------------------------------------------------------
 
 def zremrange_generic(client: Client, args: list[bytes], kind: str) -> int:
-    if kind == BY_RANK:
-        bounds: Any = (parse_int(args[2]), parse_int(args[3]))
-    elif kind == BY_SCORE:
-        bounds = parse_score_range(args[2], args[3])
-    else:
-        bounds = parse_lex_range(args[2], args[3])
+    bounds = parse_bounds(kind, args[2], args[3])
     key = args[1]
     zset = client.db.write_lookup(key, "zset")
     if zset is None:
         return 0
-    if kind == BY_RANK:
-        span = rank_span(len(zset), *bounds)
-    elif kind == BY_SCORE:
-        span = zset.score_span(bounds)
-    else:
-        span = zset.lex_span(*bounds)
-    removed = zset.remove_span(*span)
+    removed = zset.remove_span(*span_of(zset, kind, bounds))
     removed_from(client, key, zset, f"zremrangeby{kind}", removed)
     return removed
 
 
 def _remrange_command(kind: str, since: str, summary: str) -> None:
-    @command(f"zremrangeby{kind}", 4, complexity=COMPLEXITY[f"zremrangeby{kind}"], flags="write", keys=(1, 1, 1), acl=ACL, group=GROUP, since=since,
+    @command(f"zremrangeby{kind}", 4, complexity=COMPLEXITY[f"zremrangeby{kind}"],
+             flags="write", keys=(1, 1, 1), acl=ACL, group=GROUP, since=since,
              summary=summary)
     def handler(client: Client, args: list[bytes]):
         return zremrange_generic(client, args, kind)
@@ -658,14 +669,16 @@ def zpop_generic(client: Client, args: list[bytes], from_max: bool) -> Any:
     return scored(popped, True, client.resp if count is not None else 2)
 
 
-@command("zpopmin", -2, complexity=COMPLEXITY["zpopmin"], flags="write fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="5.0.0",
+@command("zpopmin", -2, complexity=COMPLEXITY["zpopmin"],
+         flags="write fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="5.0.0",
          summary="Returns the lowest-scoring members from a sorted set after removing them. "
                  "Deletes the sorted set if the last member was popped.")
 def zpopmin(client: Client, args: list[bytes]):
     return zpop_generic(client, args, from_max=False)
 
 
-@command("zpopmax", -2, complexity=COMPLEXITY["zpopmax"], flags="write fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="5.0.0",
+@command("zpopmax", -2, complexity=COMPLEXITY["zpopmax"],
+         flags="write fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="5.0.0",
          summary="Returns the highest-scoring members from a sorted set after removing them. "
                  "Deletes the sorted set if the last member was popped.")
 def zpopmax(client: Client, args: list[bytes]):
@@ -704,7 +717,8 @@ def mpop_keys(numkeys_index: int) -> Callable[[list[bytes]], list[int]]:
     return positions
 
 
-@command("zmpop", -4, complexity=COMPLEXITY["zmpop"], flags="write", acl=ACL, group=GROUP, since="7.0.0", get_keys=mpop_keys(1),
+@command("zmpop", -4, complexity=COMPLEXITY["zmpop"],
+         flags="write", acl=ACL, group=GROUP, since="7.0.0", get_keys=mpop_keys(1),
          summary="Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. "
                  "Deletes the sorted set if the last member was popped.")
 def zmpop(client: Client, args: list[bytes]):
@@ -746,21 +760,24 @@ def bzpop_generic(client: Client, args: list[bytes], from_max: bool) -> Any:
     return block_for_zsets(client, keys, timeout, serve)
 
 
-@command("bzpopmin", -3, complexity=COMPLEXITY["bzpopmin"], flags="write noscript blocking fast", keys=(1, -2, 1), acl=ACL, group=GROUP,
+@command("bzpopmin", -3, complexity=COMPLEXITY["bzpopmin"],
+         flags="write noscript blocking fast", keys=(1, -2, 1), acl=ACL, group=GROUP,
          since="5.0.0", summary="Removes and returns the member with the lowest score from one or more sorted sets. "
                                 "Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.")
 def bzpopmin(client: Client, args: list[bytes]):
     return bzpop_generic(client, args, from_max=False)
 
 
-@command("bzpopmax", -3, complexity=COMPLEXITY["bzpopmax"], flags="write noscript blocking fast", keys=(1, -2, 1), acl=ACL, group=GROUP,
+@command("bzpopmax", -3, complexity=COMPLEXITY["bzpopmax"],
+         flags="write noscript blocking fast", keys=(1, -2, 1), acl=ACL, group=GROUP,
          since="5.0.0", summary="Removes and returns the member with the highest score from one or more sorted sets. "
                                 "Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.")
 def bzpopmax(client: Client, args: list[bytes]):
     return bzpop_generic(client, args, from_max=True)
 
 
-@command("bzmpop", -5, complexity=COMPLEXITY["bzmpop"], flags="write blocking", acl=ACL, group=GROUP, since="7.0.0", get_keys=mpop_keys(2),
+@command("bzmpop", -5, complexity=COMPLEXITY["bzmpop"],
+         flags="write blocking", acl=ACL, group=GROUP, since="7.0.0", get_keys=mpop_keys(2),
          summary="Removes and returns a member by score from one or more sorted sets. Blocks until a member is "
                  "available otherwise. Deletes the sorted set if the last element was popped.")
 def bzmpop(client: Client, args: list[bytes]):
@@ -792,7 +809,8 @@ def random_members(zset: ZSet, count: int) -> list[tuple[float, bytes]]:
     return [order[i] for i in positions]
 
 
-@command("zrandmember", -2, complexity=COMPLEXITY["zrandmember"], flags="readonly", keys=(1, 1, 1), acl=ACL, group=GROUP, since="6.2.0",
+@command("zrandmember", -2, complexity=COMPLEXITY["zrandmember"],
+         flags="readonly", keys=(1, 1, 1), acl=ACL, group=GROUP, since="6.2.0",
          summary="Returns one or more random members from a sorted set.")
 def zrandmember(client: Client, args: list[bytes]):
     if len(args) == 2:
@@ -994,7 +1012,8 @@ def _set_operation_commands(op: str, since: str, summary: str, store_summary: st
     def plain(client: Client, args: list[bytes]):
         return set_operation_command(client, args, op, store=False)
 
-    @command(f"z{op}store", -4, complexity=COMPLEXITY[f"z{op}store"], flags="write denyoom", keys=(1, 1, 1), acl=ACL, group=GROUP, since=since,
+    @command(f"z{op}store", -4, complexity=COMPLEXITY[f"z{op}store"],
+             flags="write denyoom", keys=(1, 1, 1), acl=ACL, group=GROUP, since=since,
              get_keys=numkeys_keys(2, True), summary=store_summary)
     def stored(client: Client, args: list[bytes]):
         return set_operation_command(client, args, op, store=True)
@@ -1017,7 +1036,8 @@ def zintercard(client: Client, args: list[bytes]):
 
 # -- ZSCAN --------------------------------------------------------------------------------------
 
-@command("zscan", -3, complexity=COMPLEXITY["zscan"], flags="readonly", keys=(1, 1, 1), acl=ACL, group=GROUP, since="2.8.0",
+@command("zscan", -3, complexity=COMPLEXITY["zscan"],
+         flags="readonly", keys=(1, 1, 1), acl=ACL, group=GROUP, since="2.8.0",
          summary="Iterates over members and scores of a sorted set.")
 def zscan(client: Client, args: list[bytes]):
     cursor = parse_scan_cursor(args[2])
