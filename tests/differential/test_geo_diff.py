@@ -149,7 +149,7 @@ POINTS = st.lists(st.tuples(LONGITUDES, LATITUDES), min_size=1, max_size=30,
 RADII = st.sampled_from(["1", "50", "300", "1000", "4000", "9000"])
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(POINTS, st.tuples(LONGITUDES, LATITUDES), RADII, st.sampled_from([(), ("COUNT", "3"), ("COUNT", "2", "ANY")]),
        st.sampled_from(["ASC", "DESC", None]))
 def test_random_point_clouds(diff, points, center, radius, count, order):

@@ -334,7 +334,7 @@ MIXED_LEX_COMMANDS = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(COMMANDS, min_size=1, max_size=25))
 def test_random_sequences(diff, commands):
     diff.check("FLUSHALL")
@@ -344,7 +344,7 @@ def test_random_sequences(diff, commands):
         diff.check("ZRANGE", key, "0", "-1", "WITHSCORES")
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(LEX_COMMANDS, min_size=1, max_size=20))
 def test_random_lex_sequences(diff, commands):
     diff.check("FLUSHALL")
@@ -353,7 +353,7 @@ def test_random_lex_sequences(diff, commands):
     diff.check("ZRANGE", "lex", "0", "-1")
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(MIXED_LEX_COMMANDS, min_size=1, max_size=20))
 def test_random_lex_sequences_with_mixed_scores(diff, commands):
     test_random_lex_sequences.hypothesis.inner_test(diff, commands)
