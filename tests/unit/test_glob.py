@@ -159,7 +159,7 @@ _PATTERN_BYTES = st.sampled_from(list(b"ab*?[]^-\\A") + [0x80, 0xFF])
 _STRING_BYTES = st.sampled_from(list(b"abAB-]\\*") + [0x80, 0xFF])
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=3000, deadline=None, derandomize=True)
 @given(
     pattern=st.lists(_PATTERN_BYTES, max_size=10).map(bytes),
     string=st.lists(_STRING_BYTES, max_size=8).map(bytes),
