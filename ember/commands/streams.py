@@ -183,10 +183,23 @@ class TrimArgs:
         return stream.trim(self.maxlen, self.minid or 0, self.approx, self.limit)
 
 
-def parse_add_trim(client: Client, args: list[bytes], xadd: bool) -> tuple[TrimArgs, int, bool]:
-    """Options of XADD (up to its ID) or XTRIM. Returns (trim, index of the ID, NOMKSTREAM)."""
+class AddArgs:
+    """XADD's own options: where its ID is, the ID when one was given (and whether its sequence
+    was, as opposed to `ms-*`), NOMKSTREAM."""
+
+    __slots__ = ("id_index", "entry_id", "seq_given", "no_mkstream")
+
+    def __init__(self) -> None:
+        self.id_index = 0
+        self.entry_id: int | None = None  # None: `*`
+        self.seq_given = True
+        self.no_mkstream = False
+
+
+def parse_add_trim(client: Client, args: list[bytes], xadd: bool) -> tuple[TrimArgs, AddArgs]:
+    """Options of XADD (up to and including its ID) or XTRIM, in Redis's order of errors."""
     trim = TrimArgs()
-    no_mkstream = False
+    add = AddArgs()
     index = 2
     argc = len(args)
     while index < argc:
@@ -217,10 +230,11 @@ def parse_add_trim(client: Client, args: list[bytes], xadd: bool) -> tuple[TrimA
             trim.limit_given = True
             index += 2
         elif xadd and lowered == b"nomkstream":
-            no_mkstream = True
+            add.no_mkstream = True
             index += 1
         elif xadd:
-            break  # the ID (parsed by the caller)
+            add.entry_id, add.seq_given = _split_id(option, 0, True, True)
+            break
         else:
             raise CommandError(SYNTAX)
     if trim.limit and not trim.active:
@@ -236,18 +250,18 @@ def parse_add_trim(client: Client, args: list[bytes], xadd: bool) -> tuple[TrimA
         trim.limit = 10000 if limit <= 0 else min(limit, 1_000_000)
     else:
         trim.limit = 0
-    return trim, index, no_mkstream
+    add.id_index = index
+    return trim, add
 
 
-def _resolve_xadd_id(stream: Stream, raw: bytes | None, now_ms: int) -> int:
+def _resolve_xadd_id(stream: Stream, add: AddArgs, now_ms: int) -> int:
     """The ID of the entry XADD adds, or Redis's error when it would not be above the top."""
-    if raw is None:
+    new_id = add.entry_id
+    if new_id is None:
         new_id = stream.next_auto_id(now_ms)
-    else:
-        new_id, seq_given = _split_id(raw, 0, True, True)
-        if not seq_given and stream.last_id >> 64 == new_id >> 64:
-            # `ms-*` in the last ID's millisecond continues its sequence.
-            new_id = stream.last_id + 1 if stream.last_id & SEQ_MASK != SEQ_MASK else None
+    elif not add.seq_given and stream.last_id >> 64 == new_id >> 64:
+        # `ms-*` in the last ID's millisecond continues its sequence.
+        new_id = stream.last_id + 1 if stream.last_id & SEQ_MASK != SEQ_MASK else None
     if new_id is None or new_id <= stream.last_id:
         raise CommandError("ERR The ID specified in XADD is equal or smaller than the target stream top item")
     return new_id
@@ -257,26 +271,23 @@ def _resolve_xadd_id(stream: Stream, raw: bytes | None, now_ms: int) -> int:
          summary="Adds an entry to a stream (creating it), optionally trimming old entries.",
          complexity="O(1) to add; O(N) for the N entries trimmed.")
 def xadd(client: Client, args: list[bytes]):
-    trim, id_index, no_mkstream = parse_add_trim(client, args, xadd=True)
-    raw_id = None if args[id_index] == b"*" else args[id_index]
-    fields_values = args[id_index + 1:]
+    trim, add = parse_add_trim(client, args, xadd=True)
+    fields_values = args[add.id_index + 1:]
     if len(fields_values) < 2 or len(fields_values) % 2:
         raise wrong_arity("xadd")
-    if raw_id is not None:
-        checked, seq_given = _split_id(raw_id, 0, True, True)  # syntax first, as Redis parses it
-        if seq_given and checked == 0:
-            raise CommandError("ERR The ID specified in XADD must be greater than 0-0")
+    if add.entry_id == 0 and add.seq_given:
+        raise CommandError("ERR The ID specified in XADD must be greater than 0-0")
     db = client.db
     key = args[1]
     stream = db.write_lookup(key, "stream")
     created = stream is None
     if created:
-        if no_mkstream:
+        if add.no_mkstream:
             return None
         stream = Stream()
     elif stream.last_id == MAX_ID:
         raise CommandError("ERR The stream has exhausted the last possible ID, unable to add more items")
-    new_id = _resolve_xadd_id(stream, raw_id, client.server.clock_ms())
+    new_id = _resolve_xadd_id(stream, add, client.server.clock_ms())
     stream.append(new_id, fields_values, *_node_limits(client))
     stream.wake_serial += 1
     if created:

@@ -62,6 +62,16 @@ XADD fresh MAXLEN = 5 LIMIT 3 9 a 1
 XADD fresh maxlen ~ 5 limit 3 nomkstream 9 a 1
 XADD fresh 10 a
 XADD fresh 10 a b c
+XADD fresh x f
+XADD fresh MAXLEN 5 NOMKSTREAM
+XADD fresh MAXLEN 5 NOMKSTREAM NOMKSTREAM
+XADD fresh LIMIT 5 x f v
+XADD fresh LIMIT 5 10 f
+XADD fresh MAXLEN ~
+XADD fresh MAXLEN ~ 5
+XADD fresh NOMKSTREAM 0-0 f
+XADD fresh 0-0 f
+XADD fresh MAXLEN 1 MINID x 10 f v
 XADD fresh (10 a b
 XADD fresh +10 a b
 XADD fresh " 10" a b
