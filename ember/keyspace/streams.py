@@ -397,14 +397,11 @@ class Stream:
     # -- reading ------------------------------------------------------------------------------
 
     def _locate(self, stream_id: int) -> tuple[int, int]:
-        """(node index, entry index) of the first stored entry (tombstones included) >= stream_id."""
+        """(node index, entry index) where entries >= stream_id start (tombstones included)."""
         index = bisect_right(self.node_ids, stream_id) - 1
         if index < 0:
             return 0, 0
-        position = bisect_left(self.nodes[index].ids, stream_id)
-        if position == len(self.nodes[index].ids):
-            return index + 1, 0
-        return index, position
+        return index, bisect_left(self.nodes[index].ids, stream_id)
 
     def entries(self, start: int = 0, end: int = MAX_ID) -> Iterator[Entry]:
         """Live entries with start <= ID <= end, oldest first."""
@@ -444,16 +441,19 @@ class Stream:
             if node_index >= 0:
                 position = len(nodes[node_index].ids) - 1
 
+    def _find(self, stream_id: int) -> tuple[int, int] | None:
+        """(node index, entry index) of a live entry, or None."""
+        node_index, position = self._locate(stream_id)
+        if node_index < len(self.nodes):
+            node = self.nodes[node_index]
+            if position < len(node.ids) and node.ids[position] == stream_id and node.items[position] is not None:
+                return node_index, position
+        return None
+
     def get(self, stream_id: int) -> list[bytes] | None:
         """The fields of a live entry, or None."""
-        node_index = bisect_right(self.node_ids, stream_id) - 1
-        if node_index < 0:
-            return None
-        node = self.nodes[node_index]
-        position = bisect_left(node.ids, stream_id)
-        if position < len(node.ids) and node.ids[position] == stream_id:
-            return node.items[position]
-        return None
+        found = self._find(stream_id)
+        return None if found is None else self.nodes[found[0]].items[found[1]]
 
     def first_entry(self) -> Entry | None:
         return next(self.entries(), None)
@@ -483,13 +483,11 @@ class Stream:
 
     def delete(self, stream_id: int) -> bool:
         """XDEL one entry: leaves a tombstone, or frees the node if it was its last live entry."""
-        node_index = bisect_right(self.node_ids, stream_id) - 1
-        if node_index < 0:
+        found = self._find(stream_id)
+        if found is None:
             return False
+        node_index, position = found
         node = self.nodes[node_index]
-        position = bisect_left(node.ids, stream_id)
-        if position == len(node.ids) or node.ids[position] != stream_id or node.items[position] is None:
-            return False
         if node.live == 1:
             self._drop_node(node_index)
         else:
@@ -546,12 +544,9 @@ class Stream:
             if (self.length <= maxlen) if maxlen is not None else (ids[index] >= minid):
                 break
             if items[index] is not None:
-                items[index] = None
-                node.live -= 1
-                node.deleted += 1
+                node.mark_deleted(index)
                 self.length -= 1
                 removed += 1
-        node.skip_tombstones()
         return removed
 
     # -- consumer group bookkeeping -------------------------------------------------------------
