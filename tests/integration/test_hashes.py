@@ -228,3 +228,16 @@ def test_hscan_big_hash_full_iteration_under_changes(r):
     assert calls > 10
     for field, value in fields.items():
         assert seen[field.encode()] == value.encode()
+
+
+def test_keyspace_notifications_match_redis(ember, redis_server):
+    from tests.integration.test_sets import keyevents
+
+    commands = [
+        ("HSET", "h", "a", "1", "b", "2"), ("HSETNX", "h", "a", "x"), ("HSETNX", "h", "c", "3"),
+        ("HMSET", "h", "d", "4"), ("HINCRBY", "h", "n", "1"), ("HINCRBYFLOAT", "h", "f", "1.5"),
+        ("HDEL", "h", "a", "zz"), ("HDEL", "h", "zz"), ("HDEL", "h", "b", "c", "d", "n", "f"),
+    ]
+    expected = keyevents(redis_server, commands)
+    assert (b"hdel", b"h") in expected and (b"del", b"h") in expected
+    assert keyevents(ember, commands) == expected

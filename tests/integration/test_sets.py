@@ -275,3 +275,43 @@ def test_wrongtype_errors(r):
                  ("SSCAN", "str", "0"), ("SINTERCARD", "1", "str")):
         with pytest.raises(redis.ResponseError, match=f"^{WRONGTYPE}$"):
             r.execute_command(*args)
+
+
+NOTIFIED_COMMANDS = [
+    ("SADD", "s", 1, 2, 3), ("SADD", "s", 1), ("SREM", "s", 1, 9), ("SPOP", "s"), ("SPOP", "s", 5),
+    ("SADD", "a", "x", "y"), ("SMOVE", "a", "b", "x"), ("SMOVE", "a", "b", "nope"), ("SMOVE", "a", "b", "y"),
+    ("SINTERSTORE", "d", "b", "b"), ("SUNIONSTORE", "d", "nokey"), ("SDIFFSTORE", "d", "b", "b"),
+    ("SADD", "e", "1"), ("SMOVE", "e", "b", "1"),
+]
+
+
+def keyevents(server, commands) -> list[tuple[bytes, bytes]]:
+    """(event, key) pairs published on __keyevent@0__ while `commands` run on a flushed server."""
+    client = server.client(protocol=2)
+    client.flushall()
+    client.config_set("notify-keyspace-events", "KEA")
+    pubsub = client.pubsub()
+    pubsub.psubscribe("__keyevent@0__:*")
+    pubsub.get_message(timeout=5)  # the psubscribe confirmation
+    try:
+        for command in commands:
+            client.execute_command(*command)
+        client.publish("__keyevent@0__:end", "end")
+        events = []
+        while True:
+            message = pubsub.get_message(timeout=5)
+            assert message is not None, "notifications stopped before the end marker"
+            event = message["channel"].split(b":", 1)[1]
+            if event == b"end":
+                return events
+            events.append((event, message["data"]))
+    finally:
+        client.config_set("notify-keyspace-events", "")
+        pubsub.close()
+        client.close()
+
+
+def test_keyspace_notifications_match_redis(ember, redis_server):
+    expected = keyevents(redis_server, NOTIFIED_COMMANDS)
+    assert (b"srem", b"a") in expected and (b"del", b"a") in expected  # the comparison sees events
+    assert keyevents(ember, NOTIFIED_COMMANDS) == expected
