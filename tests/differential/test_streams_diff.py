@@ -696,7 +696,7 @@ def plain_ops(draw):
 OPERATIONS = st.one_of(xadd_ops(), xadd_ops(), group_ops(), read_ops(), pel_ops(), plain_ops())
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(OPERATIONS, min_size=1, max_size=40))
 def test_random_operation_sequences(diff, operations):
     diff.check("FLUSHALL")
