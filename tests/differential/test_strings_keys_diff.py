@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from .harness import Differ, decode, sorted_reply
+from .harness import Differ, RawConnection, decode, sorted_reply
 
 FUNCTION_FIXTURE = [HealthCheck.function_scoped_fixture]
 
@@ -290,6 +290,47 @@ def test_flush_and_swapdb(diff):
         ("SELECT", "1"), ("DBSIZE",), ("FLUSHALL", "SYNC"), ("DBSIZE",), ("FLUSHALL", "x"), ("FLUSHALL", "async"),
         ("SELECT", "0"),
     ])
+
+
+_END_OF_EVENTS = b"__keyevent@99__:end"
+
+
+def _keyspace_events(port: int, commands) -> list:
+    """Run commands with every keyspace notification on; return the (channel, message) pairs."""
+    conn, subscriber = RawConnection(port), RawConnection(port)
+    try:
+        conn.call("CONFIG", "SET", "notify-keyspace-events", "KEA")
+        subscriber.call("PSUBSCRIBE", "__key*@*")
+        for args in commands:
+            conn.call(*args)
+        conn.call("PUBLISH", _END_OF_EVENTS, "x")  # matches the pattern: marks the end
+        events = []
+        while True:
+            _kind, _pattern, channel, message = decode(subscriber.read_reply())
+            if channel == _END_OF_EVENTS:
+                return events
+            events.append((channel, message))
+    finally:
+        conn.call("CONFIG", "SET", "notify-keyspace-events", "")
+        conn.close()
+        subscriber.close()
+
+
+def test_keyspace_notifications(diff, redis_server, ember):
+    commands = [
+        ("SET", "a", "1"), ("SET", "a", "2", "EX", "100"), ("SETNX", "b", "1"), ("SETEX", "c", "100", "v"),
+        ("PSETEX", "c", "100000", "v"), ("MSET", "d", "1", "e", "2"), ("MSETNX", "f", "1"), ("GETSET", "a", "3"),
+        ("GETDEL", "a"), ("GETEX", "b", "EX", "100"), ("GETEX", "b", "PERSIST"), ("GETEX", "b", "EXAT", "1"),
+        ("APPEND", "g", "x"), ("APPEND", "g", "y"), ("SETRANGE", "h", "2", "ab"), ("SETRANGE", "h", "0", ""),
+        ("INCR", "i"), ("DECRBY", "i", "5"), ("INCRBYFLOAT", "j", "1.5"), ("DEL", "d", "zz"), ("UNLINK", "e"),
+        ("RENAME", "f", "ff"), ("RENAMENX", "ff", "g"), ("MOVE", "ff", "1"), ("COPY", "g", "gg"),
+        ("COPY", "g", "gg", "DB", "2", "REPLACE"), ("EXPIRE", "g", "100"), ("PEXPIREAT", "g", "4102444800000"),
+        ("PERSIST", "g"), ("EXPIRE", "g", "-1"), ("SET", "k", "v", "PXAT", "4102444800000"), ("SWAPDB", "0", "1"),
+        ("FLUSHDB",), ("SET", "x", "1", "NX", "GET"), ("SET", "x", "2", "XX", "KEEPTTL"),
+    ]
+    expected = _keyspace_events(redis_server.port, commands)
+    diff.check("FLUSHALL")
+    assert _keyspace_events(ember.port, commands) == expected
 
 
 # -- focused property tests -----------------------------------------------------------------------
