@@ -73,6 +73,10 @@ class RequestParser:
         """Bytes received but not yet parsed into a command (for client-query-buffer-limit)."""
         return len(self._buf)
 
+    def peek(self, size: int = 64) -> bytes:
+        """The first bytes of what is buffered (for the query-buffer-limit log line)."""
+        return bytes(self._buf[:size])
+
     def feed(self, data: bytes) -> tuple[list[list[bytes]], ProtocolError | None]:
         """Parse `data` (may be b"" to continue); return complete commands and a fatal error."""
         if not self._buf and not self._argc and self.authenticated and data and self._use_fast_path:

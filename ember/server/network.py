@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from ..protocol.encoder import encode
 from ..protocol.parser import RequestParser
+from .app import quote_arg
 from .client import Client
 
 if TYPE_CHECKING:
@@ -77,8 +78,9 @@ class ClientProtocol(asyncio.Protocol):
                 break
         client.query_buffer = parser.buffered
         if parser.buffered > server.query_buffer_limit:
-            log.warning("Closing client that reached max query buffer length: id=%d addr=%s",
-                        client.id, client.addr)
+            # As Redis: no reply, just a log line with the client and the start of its buffer.
+            log.warning("Closing client that reached max query buffer length: %s (qbuf initial bytes: %s)",
+                        client.info_line(), quote_arg(parser.peek(64)))
             server.stats.client_query_buffer_limit_disconnections += 1
             client.close()
 
