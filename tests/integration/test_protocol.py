@@ -226,7 +226,9 @@ def test_query_buffer_limit_closes_the_connection(tmp_path):
             value = b"v" * 900_000
             sock.sendall(b"*2\r\n$4\r\nECHO\r\n$%d\r\n%s\r\n" % (len(value), value))
             assert read_replies(sock, 1) == [value]
-        assert "Closing client that reached max query buffer length" in server.log()
+        log = server.log()
+        assert "Closing client that reached max query buffer length: id=" in log
+        assert '(qbuf initial bytes: "xxxxxxxx' in log  # the partial bulk, as Redis shows it
     finally:
         server.stop()
 
