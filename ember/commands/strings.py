@@ -263,10 +263,10 @@ def getex(client: Client, args: list[bytes]):
     return reply
 
 
-def mset_generic(client: Client, args: list[bytes], only_new: bool) -> bool:
+def mset_generic(client: Client, args: list[bytes], name: str, only_new: bool) -> bool:
     """MSET/MSETNX: False (nothing set) when only_new and any key exists."""
     if len(args) % 2 == 0:
-        raise wrong_arity(args[0].decode("latin-1").lower())
+        raise wrong_arity(name)
     db = client.db
     if only_new and any(db.write_lookup(key) is not None for key in args[1::2]):
         return False
@@ -280,7 +280,7 @@ def mset_generic(client: Client, args: list[bytes], only_new: bool) -> bool:
          summary="Atomically creates or modifies the string values of one or more keys.",
          complexity="O(N) where N is the number of keys to set.")
 def mset(client: Client, args: list[bytes]):
-    mset_generic(client, args, only_new=False)
+    mset_generic(client, args, "mset", only_new=False)
     return "OK"
 
 
@@ -288,7 +288,7 @@ def mset(client: Client, args: list[bytes]):
          summary="Atomically modifies the string values of one or more keys only when all keys don't exist.",
          complexity="O(N) where N is the number of keys to set.")
 def msetnx(client: Client, args: list[bytes]):
-    return 1 if mset_generic(client, args, only_new=True) else 0
+    return 1 if mset_generic(client, args, "msetnx", only_new=True) else 0
 
 
 # -- in-place edits -------------------------------------------------------------------------------

@@ -25,20 +25,23 @@ from functools import lru_cache
 Matcher = Callable[[bytes], bool]
 
 _MAX_STAR_NESTING = 1000  # Redis returns "no match" beyond this recursion depth
+_MAX_CACHED_PATTERN = 512  # longer patterns are compiled per call so the cache stays small
 _ALL_BYTES = frozenset(range(256))
 
 
 def glob_matcher(pattern: bytes, nocase: bool = False) -> Matcher:
     """A predicate telling whether a string matches `pattern` under Redis's glob rules."""
-    return _compile(bytes(pattern), nocase)
+    pattern = bytes(pattern)
+    if len(pattern) > _MAX_CACHED_PATTERN:
+        return _compile(pattern, nocase)
+    return _compile_cached(pattern, nocase)
 
 
 def glob_match(pattern: bytes, string: bytes, nocase: bool = False) -> bool:
     """One-off match; prefer glob_matcher() when testing many strings against one pattern."""
-    return _compile(bytes(pattern), nocase)(string)
+    return glob_matcher(pattern, nocase)(string)
 
 
-@lru_cache(maxsize=1024)
 def _compile(pattern: bytes, nocase: bool) -> Matcher:
     if not pattern:
         return _is_empty
@@ -52,6 +55,9 @@ def _compile(pattern: bytes, nocase: bool) -> Matcher:
         return bool(string) and fullmatch(string) is not None
 
     return match
+
+
+_compile_cached = lru_cache(maxsize=1024)(_compile)
 
 
 def _is_empty(string: bytes) -> bool:
