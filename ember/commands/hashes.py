@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..keyspace.hashes import Hash, hash_limits
 from ..protocol.errors import OVERFLOW, SYNTAX, CommandError, wrong_arity
-from .sets import parse_scan_cursor, parse_scan_options, parse_signed_count, remove_elements
+from .sets import parse_signed_count, remove_elements, scan_collection
 from .strings import add_long_doubles, format_long_double, parse_long_double
 from .table import command, parse_int
 
@@ -226,26 +226,18 @@ def hrandfield(client: Client, args: list[bytes]):
     fields = value.sample(count)
     if not with_values:
         return fields
-    get = value.fields.__getitem__
     if client.resp == 3:
+        get = value.fields.__getitem__
         return [[field, get(field)] for field in fields]
-    return [item for field in fields for item in (field, get(field))]
+    return _with_values(value, fields)
 
 
 @command("hscan", -3, flags="readonly", keys=(1, 1, 1), acl="hash", group=GROUP, since="2.8.0",
          summary="Iterates over the fields and values of a hash with a cursor.")
 def hscan(client: Client, args: list[bytes]):
-    cursor = parse_scan_cursor(args[2])
-    value = client.db.read(args[1], "hash")
-    if value is None:
-        return [b"0", []]
-    count, matcher = parse_scan_options(args, 3)
-    if value.listpack:
-        # A listpack is returned whole in one call, whatever the cursor, as Redis does.
-        cursor, fields = 0, list(value.fields)
-    else:
-        cursor, fields = value.scan_page(cursor, count)
-    if matcher is not None:
-        fields = [field for field in fields if matcher(field)]
+    return scan_collection(client, args, "hash", _with_values)
+
+
+def _with_values(value: Hash, fields: list[bytes]) -> list[bytes]:
     get = value.fields.__getitem__
-    return [b"%d" % cursor, [item for field in fields for item in (field, get(field))]]
+    return [item for field in fields for item in (field, get(field))]

@@ -17,7 +17,7 @@ from itertools import chain
 from typing import TYPE_CHECKING
 
 from ..keyspace.database import type_name
-from ..keyspace.sets import HASHTABLE, INTSET, LISTPACK, RedisSet, SetLimits, set_limits
+from ..keyspace.sets import INTSET, LISTPACK, IndexedCollection, RedisSet, SetLimits, set_limits
 from ..protocol.encoder import SetReply
 from ..protocol.errors import NOT_INTEGER, SYNTAX, WRONGTYPE, CommandError
 from .table import command, parse_int
@@ -434,19 +434,26 @@ def sdiffstore(client: Client, args: list[bytes]):
 
 # -- SSCAN -------------------------------------------------------------------------------------
 
+def scan_collection(client: Client, args: list[bytes], type_name: str,
+                    reply_items: Callable[[IndexedCollection, list[bytes]], list[bytes]]) -> list:
+    """HSCAN/SSCAN: a page of the collection at args[1] from cursor args[2], COUNT and MATCH
+    applied; reply_items turns the page's elements into the reply's items."""
+    cursor = parse_scan_cursor(args[2])
+    value = client.db.read(args[1], type_name)
+    if value is None:
+        return [b"0", []]  # Redis answers before looking at the options
+    count, matcher = parse_scan_options(args, 3)
+    if value.is_compact():
+        # Small encodings are returned whole in one call, whatever the cursor, as Redis does.
+        cursor, elements = 0, value.ordered_elements()
+    else:
+        cursor, elements = value.scan_page(cursor, count)
+    if matcher is not None:
+        elements = [element for element in elements if matcher(element)]
+    return [b"%d" % cursor, reply_items(value, elements)]
+
+
 @command("sscan", -3, flags="readonly", keys=(1, 1, 1), acl="set", group=GROUP, since="2.8.0",
          summary="Iterates over the members of a set with a cursor.")
 def sscan(client: Client, args: list[bytes]):
-    cursor = parse_scan_cursor(args[2])
-    value = client.db.read(args[1], "set")
-    if value is None:
-        return [b"0", []]
-    count, matcher = parse_scan_options(args, 3)
-    if value.kind == HASHTABLE:
-        cursor, members = value.scan_page(cursor, count)
-    else:
-        # Small encodings are returned whole in one call, whatever the cursor, as Redis does.
-        cursor, members = 0, value.ordered_elements()
-    if matcher is not None:
-        members = [member for member in members if matcher(member)]
-    return [b"%d" % cursor, members]
+    return scan_collection(client, args, "set", lambda value, members: members)

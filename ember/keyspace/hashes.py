@@ -96,3 +96,5 @@ class Hash(IndexedCollection):
 
     def is_listpack(self) -> bool:
         return self.listpack
+
+    is_compact = is_listpack

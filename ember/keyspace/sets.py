@@ -140,6 +140,10 @@ class IndexedCollection:
     def is_listpack(self) -> bool:
         raise NotImplementedError
 
+    def is_compact(self) -> bool:
+        """Held in a small encoding (listpack, intset), which SCAN returns whole in one call."""
+        raise NotImplementedError
+
     def _indexed_add(self, item: bytes) -> None:
         if self._random is not None:
             self._random.add(item)
@@ -247,6 +251,9 @@ class RedisSet(IndexedCollection):
 
     def is_listpack(self) -> bool:
         return self.kind == LISTPACK
+
+    def is_compact(self) -> bool:
+        return self.kind != HASHTABLE
 
     def ordered_elements(self) -> list[bytes]:
         """The members in Redis's iteration order for the current encoding."""

@@ -8,6 +8,9 @@ compared as sorted field/value pairs.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -188,16 +191,25 @@ def test_hscan_full_iteration_of_a_big_hash(diff):
 SMALL_LIMITS = ("--hash-max-listpack-entries", "4", "--hash-max-listpack-value", "8")
 
 
+@contextmanager
+def servers_with(tmp_path_factory, *options: str) -> Iterator[Differ]:
+    """A Differ over a redis-server and an Ember both started with `options`."""
+    redis_side = start_redis(tmp_path_factory.mktemp("redis"), *options)
+    ember_side = start_ember(tmp_path_factory.mktemp("ember"), *options)
+    differ = Differ(redis_side.port, ember_side.port)
+    try:
+        yield differ
+    finally:
+        differ.close()
+        redis_side.stop()
+        ember_side.stop()
+
+
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
     """Both servers with tiny listpack limits, so conversions happen within a few commands."""
-    redis_side = start_redis(tmp_path_factory.mktemp("redis-small-hash"), *SMALL_LIMITS)
-    ember_side = start_ember(tmp_path_factory.mktemp("ember-small-hash"), *SMALL_LIMITS)
-    differ = Differ(redis_side.port, ember_side.port)
-    yield differ
-    differ.close()
-    redis_side.stop()
-    ember_side.stop()
+    with servers_with(tmp_path_factory, *SMALL_LIMITS) as differ:
+        yield differ
 
 
 def test_encoding_conversions(small):
@@ -263,25 +275,23 @@ def run_operation(differ: Differ, op: tuple) -> None:
         check_ordered(differ, key, *op, pairs=UNORDERED[name])
 
 
+def run_sequence(differ: Differ, ops: list[tuple]) -> None:
+    differ.check("FLUSHALL")
+    differ.check("SADD", "s", "member")
+    for op in ops:
+        run_operation(differ, op)
+    for key in KEYS[:2]:
+        differ.check("OBJECT", "ENCODING", key)
+        check_ordered(differ, key, "HGETALL", key, pairs=True)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(operations, min_size=1, max_size=30))
 def test_random_sequences(diff, ops):
-    diff.check("FLUSHALL")
-    diff.check("SADD", "s", "member")
-    for op in ops:
-        run_operation(diff, op)
-    for key in KEYS[:2]:
-        diff.check("OBJECT", "ENCODING", key)
-        check_ordered(diff, key, "HGETALL", key, pairs=True)
+    run_sequence(diff, ops)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(operations, min_size=1, max_size=30))
 def test_random_sequences_small_limits(small, ops):
-    small.check("FLUSHALL")
-    small.check("SADD", "s", "member")
-    for op in ops:
-        run_operation(small, op)
-    for key in KEYS[:2]:
-        small.check("OBJECT", "ENCODING", key)
-        check_ordered(small, key, "HGETALL", key, pairs=True)
+    run_sequence(small, ops)

@@ -14,9 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import start_ember, start_redis
-
 from .harness import Differ, decode, sorted_reply
+from .test_hashes_diff import servers_with
 
 INTSET = b"$6\r\nintset\r\n"
 
@@ -195,13 +194,8 @@ SMALL_LIMITS = ("--set-max-intset-entries", "4")
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
-    redis_side = start_redis(tmp_path_factory.mktemp("redis-small-set"), *SMALL_LIMITS)
-    ember_side = start_ember(tmp_path_factory.mktemp("ember-small-set"), *SMALL_LIMITS)
-    differ = Differ(redis_side.port, ember_side.port)
-    yield differ
-    differ.close()
-    redis_side.stop()
-    ember_side.stop()
+    with servers_with(tmp_path_factory, *SMALL_LIMITS) as differ:
+        yield differ
 
 
 def test_intset_limit(small):
@@ -264,7 +258,11 @@ def run_operation(differ: Differ, op: tuple) -> None:
         differ.check(*op)
 
 
-def check_final_state(differ: Differ) -> None:
+def run_sequence(differ: Differ, ops: list[tuple]) -> None:
+    differ.check("FLUSHALL")
+    differ.check("HSET", "h", "f", "v")
+    for op in ops:
+        run_operation(differ, op)
     for key in KEYS[:3]:
         check_members(differ, key, "SMEMBERS", key)
         check_intset_state(differ, key)
@@ -273,18 +271,10 @@ def check_final_state(differ: Differ) -> None:
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(operations, min_size=1, max_size=30))
 def test_random_sequences(diff, ops):
-    diff.check("FLUSHALL")
-    diff.check("HSET", "h", "f", "v")
-    for op in ops:
-        run_operation(diff, op)
-    check_final_state(diff)
+    run_sequence(diff, ops)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(operations, min_size=1, max_size=30))
 def test_random_sequences_small_intsets(small, ops):
-    small.check("FLUSHALL")
-    small.check("HSET", "h", "f", "v")
-    for op in ops:
-        run_operation(small, op)
-    check_final_state(small)
+    run_sequence(small, ops)

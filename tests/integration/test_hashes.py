@@ -6,35 +6,14 @@ from __future__ import annotations
 import pytest
 import redis
 
-from tests.conftest import start_ember
-
-WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
-
-
-def raw(client: redis.Redis, *args):
-    """A command's reply as the server sent it, without redis-py's reply conversions."""
-    connection = client.connection_pool.get_connection()
-    try:
-        connection.send_command(*args)
-        return connection.read_response()
-    finally:
-        client.connection_pool.release(connection)
-
-
-def encoding(client: redis.Redis, key: str) -> str:
-    value = client.object("encoding", key)
-    return value.decode() if isinstance(value, bytes) else value
+from tests.integration.test_sets import WRONGTYPE, ember_with, encoding, keyevents, raw
 
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
     """An Ember with tiny listpack limits, so conversions happen with a handful of fields."""
-    server = start_ember(tmp_path_factory.mktemp("ember-small-hash"),
-                         "--hash-max-listpack-entries", "4", "--hash-max-listpack-value", "8")
-    client = server.client(protocol=2)
-    yield client
-    client.close()
-    server.stop()
+    with ember_with(tmp_path_factory, "--hash-max-listpack-entries", "4", "--hash-max-listpack-value", "8") as client:
+        yield client
 
 
 def test_hset_hget_and_counts(r):
@@ -231,8 +210,6 @@ def test_hscan_big_hash_full_iteration_under_changes(r):
 
 
 def test_keyspace_notifications_match_redis(ember, redis_server):
-    from tests.integration.test_sets import keyevents
-
     commands = [
         ("HSET", "h", "a", "1", "b", "2"), ("HSETNX", "h", "a", "x"), ("HSETNX", "h", "c", "3"),
         ("HMSET", "h", "d", "4"), ("HINCRBY", "h", "n", "1"), ("HINCRBYFLOAT", "h", "f", "1.5"),

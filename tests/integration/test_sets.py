@@ -3,6 +3,9 @@ encodings (intset / listpack / hashtable) with their orders, SPOP/SRANDMEMBER an
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 import redis
 
@@ -31,16 +34,24 @@ def members(client: redis.Redis, key: str) -> list[bytes]:
     return raw(client, "SMEMBERS", key)
 
 
+@contextmanager
+def ember_with(tmp_path_factory, *options: str) -> Iterator[redis.Redis]:
+    """A client of an Ember started with `options`."""
+    server = start_ember(tmp_path_factory.mktemp("ember"), *options)
+    client = server.client(protocol=2)
+    try:
+        yield client
+    finally:
+        client.close()
+        server.stop()
+
+
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
     """An Ember with tiny encoding limits, so conversions happen with a handful of members."""
-    server = start_ember(tmp_path_factory.mktemp("ember-small-set"),
-                         "--set-max-intset-entries", "4", "--set-max-listpack-entries", "5",
-                         "--set-max-listpack-value", "8")
-    client = server.client(protocol=2)
-    yield client
-    client.close()
-    server.stop()
+    with ember_with(tmp_path_factory, "--set-max-intset-entries", "4", "--set-max-listpack-entries", "5",
+                    "--set-max-listpack-value", "8") as client:
+        yield client
 
 
 def test_sadd_srem_and_membership(r):
