@@ -60,6 +60,14 @@ def edit_string(db: Database, key: bytes, value: bytes | bytearray | None,
     return raw
 
 
+def store_string(client: Client, db: Database, key: bytes, value: bytes) -> None:
+    """Plain SET/MSET of one key: replaces any value and TTL. The lookup first lets a key whose
+    TTL is due expire properly (stats, "expired" event) before it is replaced, as in Redis."""
+    db.lookup(key)
+    db.set(key, value)
+    notify(client, db, "set", key)
+
+
 # -- GET and friends ------------------------------------------------------------------------------
 
 @command("get", 2, flags="readonly fast", keys=(1, 1, 1), acl="string", group=GROUP, since="1.0.0",
@@ -218,9 +226,7 @@ def set_generic(client: Client, key: bytes, value: bytes, flags: int, expire: by
          complexity="O(1)")
 def set_(client: Client, args: list[bytes]):
     if len(args) == 3:  # the plain form skips option parsing
-        db, key = client.db, args[1]
-        db.set(key, args[2])
-        notify(client, db, "set", key)
+        store_string(client, client.db, args[1], args[2])
         return "OK"
     flags, expire = parse_string_options(args, 3, _SET_ONLY)
     return set_generic(client, args[1], args[2], flags, expire, "set")
@@ -271,8 +277,7 @@ def mset_generic(client: Client, args: list[bytes], name: str, only_new: bool) -
     if only_new and any(db.write_lookup(key) is not None for key in args[1::2]):
         return False
     for i in range(1, len(args), 2):
-        db.set(args[i], args[i + 1])
-        notify(client, db, "set", args[i])
+        store_string(client, db, args[i], args[i + 1])
     return True
 
 

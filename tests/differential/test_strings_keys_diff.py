@@ -327,6 +327,8 @@ def test_keyspace_notifications(diff, redis_server, ember):
         ("COPY", "g", "gg", "DB", "2", "REPLACE"), ("EXPIRE", "g", "100"), ("PEXPIREAT", "g", "4102444800000"),
         ("PERSIST", "g"), ("EXPIRE", "g", "-1"), ("SET", "k", "v", "PXAT", "4102444800000"), ("SWAPDB", "0", "1"),
         ("FLUSHDB",), ("SET", "x", "1", "NX", "GET"), ("SET", "x", "2", "XX", "KEEPTTL"),
+        # A due key is expired ("expired" event) before SET/MSET replace it.
+        ("SET", "p", "v", "PXAT", "1"), ("SET", "p", "w"), ("SET", "q", "v", "PXAT", "1"), ("MSET", "q", "w"),
     ]
     expected = _keyspace_events(redis_server.port, commands)
     diff.check("FLUSHALL")
