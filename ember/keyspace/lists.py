@@ -29,6 +29,7 @@ SIZE_ESTIMATE_OVERHEAD = 8  # what a quicklist push adds to an element's length 
 SIZE_LEVELS = (4096, 8192, 16384, 32768, 65536)  # list-max-listpack-size -1 .. -5
 FILL_MAX = 32767  # a quicklist clamps its fill to [-5, FILL_MAX]
 UNLIMITED = 1 << 64
+FEW_REMOVALS = 8  # LREM deletes up to this many matches in place rather than rebuilding the deque
 INT64_MIN = -(1 << 63)
 INT64_MAX = (1 << 63) - 1
 
@@ -348,11 +349,13 @@ class ListValue:
         from_tail.reverse()
         return from_tail
 
-    def _locate(self, position: int) -> tuple[int, int]:
-        """(node number, offset in that node) of the element at position (0 <= position < len),
-        walking the nodes from the nearer end as quicklist does."""
+    def _locate(self, position: int, length: int | None = None) -> tuple[int, int]:
+        """(node number, offset in that node) of the element at position, walking the nodes
+        from the nearer end as quicklist does; `length` is the list's length when the nodes
+        are ahead of the deque (while removals are being accounted for)."""
         nodes = self.nodes
-        length = len(self.items)
+        if length is None:
+            length = len(self.items)
         passed = 0
         if position <= (length - 1) // 2:
             for number, node in enumerate(nodes):
@@ -470,24 +473,37 @@ class ListValue:
             positions.reverse()
         if not positions:
             return 0
-        if count == 0:
+        self._forget_positions(positions, entry_size(value))
+        if len(positions) <= FEW_REMOVALS:
+            # deleting in place moves only the elements between each position and the nearer
+            # end, so removing a match near either end stays cheap on a long list
+            for position in reversed(positions):
+                del items[position]
+        elif count == 0:
             self.items = deque(element for element in items if element != value)
         else:
             doomed = set(positions)
             self.items = deque(element for i, element in enumerate(items) if i not in doomed)
-        self._forget_positions(positions, entry_size(value))
         return len(positions)
 
     def _forget_positions(self, positions: list[int], size: int) -> None:
-        """Account for removing elements (all of one entry size) at ascending positions: each
-        node loses its share, and nodes left empty go (quicklist does not merge after deletes)."""
-        if self.nodes is None:
+        """Account for removing elements (all of one entry size) at ascending positions, before
+        they leave the deque: each node loses its share, and a node left empty goes (quicklist
+        does not merge nodes after deletions)."""
+        nodes = self.nodes
+        if nodes is None:
             self.packed_size -= size * len(positions)
             return
+        if len(positions) <= FEW_REMOVALS:
+            length = len(self.items)
+            for position in reversed(positions):  # later positions first: earlier ones stay put
+                number, _ = self._locate(position, length)
+                self._shrink_node(number, size)
+                length -= 1
+            return
         kept: deque[Node] = deque()
-        first = 0
-        cursor = 0
-        for node in self.nodes:
+        first = cursor = 0
+        for node in nodes:
             end = first + node.count
             removed = 0
             while cursor < len(positions) and positions[cursor] < end:
@@ -499,6 +515,15 @@ class ListValue:
                 kept.append(node)
             first = end
         self.nodes = kept
+
+    def _shrink_node(self, number: int, size: int) -> None:
+        """One element of `size` bytes leaves node `number`; an emptied node goes."""
+        node = self.nodes[number]
+        if node.count == 1:
+            del self.nodes[number]
+        else:
+            node.count -= 1
+            node.size -= size
 
     def positions(self, value: bytes, rank: int, count: int, maxlen: int) -> list[int]:
         """LPOS: indexes of matches, starting at the rank-th match (from the tail when rank is
