@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING
 from .. import REDIS_COMPAT_VERSION, __version__
 from ..config import Config, parse_memory
 from ..keyspace.database import Database
+from ..scripting.lua import ScriptEngine
 from .blocking import BlockingManager
+from .dispatch import busy_reply
 from .multi import WatchRegistry
 from .notify import KeyspaceNotifier
 from .pubsub import PubSub
@@ -51,11 +53,13 @@ class Server:
         self.listeners: list[asyncio.AbstractServer] = []
         self.exit_code = 0
         self.on_stop = lambda: None  # set by the event loop runner
+        self.stopping = False
         self.blocking = BlockingManager(self)
         self.watches = WatchRegistry(self)
         self.pubsub = PubSub(self)
         self.notifier = KeyspaceNotifier(self)
         self.tracking = Tracking(self)
+        self.scripts = ScriptEngine(self)
         self.current_client: Client | None = None  # whose command is running (NOLOOP, scripts)
         self._cache_hot_settings()
 
@@ -113,6 +117,16 @@ class Server:
                 return parse_memory(words[index + 1]), parse_memory(words[index + 2]), int(words[index + 3])
         return 0, 0, 0
 
+    def serve_while_busy(self, running: Client) -> None:
+        """While a script runs past busy-reply-threshold: read every other client's socket and
+        answer BUSY, except to the commands allowed then (SCRIPT KILL, SHUTDOWN NOSAVE...)."""
+        for client in list(self.clients.values()):
+            if client is running or client.closed or client.transport is None:
+                continue
+            data = _read_available(client)
+            if data:
+                busy_reply(client, data)
+
     # -- time ---------------------------------------------------------------------------------
 
     @staticmethod
@@ -153,6 +167,7 @@ class Server:
 
     def request_shutdown(self, exit_code: int = 0) -> None:
         self.exit_code = exit_code
+        self.stopping = True
         self.on_stop()
 
     def install_signal_handlers(self) -> None:
@@ -193,3 +208,22 @@ def monitor_line(when: float, db: int, addr: str, args: list[bytes]) -> str:
     """A MONITOR line: '1339518083.107412 [0 127.0.0.1:60866] "keys" "*"' (sent as a status)."""
     quoted = " ".join(quote_arg(a) for a in args)
     return f"{when:.6f} [{db} {addr}] {quoted}"
+
+
+def _read_available(client: Client) -> bytes:
+    """Bytes waiting on a client's socket, read without blocking (the loop is not running)."""
+    sock = client.transport.get_extra_info("socket")
+    if sock is None:
+        return b""
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(sock.fileno(), 65536)
+        except (BlockingIOError, InterruptedError):
+            break
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)

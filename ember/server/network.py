@@ -48,6 +48,7 @@ class ClientProtocol(asyncio.Protocol):
         client = Client(server, transport, _peer(transport.get_extra_info("peername")),
                         _peer(transport.get_extra_info("sockname")))
         self.client = client
+        client.parser = self.parser
         self.parser.authenticated = client.authenticated
         server.client_opened(client)
 
