@@ -17,6 +17,7 @@ from itertools import chain
 from typing import TYPE_CHECKING
 
 from ..keyspace.database import type_name
+from ..keyspace.glob import glob_matcher
 from ..keyspace.sets import INTSET, LISTPACK, IndexedCollection, RedisSet, SetLimits, set_limits
 from ..protocol.encoder import SetReply
 from ..protocol.errors import NOT_INTEGER, SYNTAX, WRONGTYPE, CommandError
@@ -67,8 +68,6 @@ def parse_scan_cursor(raw: bytes) -> int:
 
 def parse_scan_options(args: list[bytes], start: int) -> tuple[int, Callable[[bytes], bool] | None]:
     """COUNT and MATCH of HSCAN/SSCAN/ZSCAN; returns (count, matcher or None for "match all")."""
-    from ..keyspace.glob import glob_matcher  # imported lazily: only scans with options need it
-
     count = 10
     pattern = None
     index = start
