@@ -1,7 +1,8 @@
 """Set commands: SADD SREM SMEMBERS SISMEMBER SMISMEMBER SCARD SPOP SRANDMEMBER SMOVE, the
 SINTER/SUNION/SDIFF family with their STORE variants and SINTERCARD, and SSCAN.
 
-Also the HSCAN/SSCAN argument parsing (cursor, MATCH, COUNT) shared with the hash family.
+Also what the hash family shares with it: count and SCAN argument parsing (cursor, MATCH, COUNT),
+element removal that deletes emptied keys (SREM/HDEL), and the HSCAN/SSCAN body.
 
 Replies follow Redis 7.2's t_set.c: where Redis answers in the iteration order of a set it builds
 (SUNION, SDIFF, SPOP of the whole set) the result is built with the same encoding rules, so an
@@ -60,9 +61,10 @@ def parse_scan_cursor(raw: bytes) -> int:
     match = _CURSOR.fullmatch(raw)
     if match is None or (match.group(1) and not match.group(2)):
         raise CommandError("ERR invalid cursor")
-    value = int(match.group(2) or b"0")
-    if value >= 2**64:
+    digits = match.group(2).lstrip(b"0") or b"0"
+    if len(digits) > 20 or int(digits) >= 2**64:
         raise CommandError("ERR invalid cursor")
+    value = int(digits)
     return (-value) % 2**64 if match.group(1) == b"-" else value
 
 
@@ -106,10 +108,10 @@ def after_removal(client: Client, key: bytes, value: Sized, event_class: str, ev
         notifier.notify(db, "g", "del", key)
 
 
-def remove_elements(client: Client, args: list[bytes], type_name: str, event_class: str, event: str) -> int:
+def remove_elements(client: Client, args: list[bytes], expected_type: str, event_class: str, event: str) -> int:
     """SREM/HDEL: remove args[2:] from the collection at args[1]; how many were there."""
     key = args[1]
-    value = client.db.write_lookup(key, type_name)
+    value = client.db.write_lookup(key, expected_type)
     if value is None:
         return 0
     remove = value.remove
@@ -433,12 +435,12 @@ def sdiffstore(client: Client, args: list[bytes]):
 
 # -- SSCAN -------------------------------------------------------------------------------------
 
-def scan_collection(client: Client, args: list[bytes], type_name: str,
+def scan_collection(client: Client, args: list[bytes], expected_type: str,
                     reply_items: Callable[[IndexedCollection, list[bytes]], list[bytes]]) -> list:
     """HSCAN/SSCAN: a page of the collection at args[1] from cursor args[2], COUNT and MATCH
     applied; reply_items turns the page's elements into the reply's items."""
     cursor = parse_scan_cursor(args[2])
-    value = client.db.read(args[1], type_name)
+    value = client.db.read(args[1], expected_type)
     if value is None:
         return [b"0", []]  # Redis answers before looking at the options
     count, matcher = parse_scan_options(args, 3)

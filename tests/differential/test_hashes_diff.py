@@ -156,7 +156,8 @@ def test_hrandfield_deterministic_cases(diff):
 def test_hscan_arguments(diff):
     diff.check("HSET", "h", "a", "1", "ab", "2", "b", "3")
     for cursor in ["0", "7", "-1", "+5", "-0", "", "18446744073709551615", "18446744073709551616", " 7",
-                   "x", "-", "1.5"]:
+                   "x", "-", "1.5", "0" * 40 + "5", "-" + "0" * 40 + "18446744073709551615", "0" * 5000 + "7",
+                   "9" * 5000, "7 ", "\t7"]:
         diff.check("HSCAN", "h", cursor)
     for args in [
         ("MATCH", "a*"), ("MATCH", "*"), ("MATCH", "[ab]"), ("COUNT", "1"), ("COUNT", "0"), ("COUNT", "-1"),
