@@ -149,6 +149,40 @@ class ListValue:
         value.fit(fill, shrinking=False)
         return value
 
+    @classmethod
+    def from_node_chunks(cls, chunks: Iterable[Sequence[bytes]], fill: int) -> ListValue:
+        """A list loaded node by node (an RDB quicklist): the nodes keep their boundaries, and a
+        single node that fits becomes a listpack, as Redis 7.2 does when loading."""
+        value = cls()
+        value._to_quicklist(fill)
+        for chunk in chunks:
+            if chunk:
+                value.nodes.append(Node(len(chunk), LP_EMPTY_SIZE + sum(map(entry_size, chunk))))
+                value.items.extend(chunk)
+        value.fit(fill, shrinking=False)
+        return value
+
+    def node_chunks(self) -> Iterator[list[bytes]]:
+        """The elements grouped as Redis would store them: one listpack, or one per quicklist
+        node (what an RDB file holds)."""
+        if self.nodes is None:
+            yield list(self.items)
+            return
+        items = iter(self.items)
+        for node in self.nodes:
+            yield list(islice(items, node.count))
+
+    def quicklist_info(self, compress_depth: int = 0) -> str:
+        """The fields Redis's DEBUG OBJECT adds for a quicklist ('' for a listpack)."""
+        nodes = self.nodes
+        if nodes is None:
+            return ""
+        count = len(nodes)
+        average = len(self.items) / count if count else 0.0
+        size = sum(node.size for node in nodes)
+        return (f" ql_nodes:{count} ql_avg_node:{average:.2f} ql_listpack_max:{self.fill}"
+                f" ql_compressed:{int(compress_depth != 0)} ql_uncompressed_size:{size}")
+
     def __len__(self) -> int:
         return len(self.items)
 

@@ -544,3 +544,19 @@ def test_a_small_ember_reports_the_same_encodings(tmp_path):
         client.close()
     finally:
         server.stop()
+
+
+def test_node_chunks_round_trip_and_load_conversion():
+    value = build([str(i).encode() for i in range(10)], 4)
+    chunks = list(value.node_chunks())
+    assert chunks == [[b"0", b"1", b"2", b"3"], [b"4", b"5", b"6", b"7"], [b"8", b"9"]]
+    loaded = ListValue.from_node_chunks(chunks, 4)
+    assert [(n.count, n.size) for n in loaded.nodes] == [(n.count, n.size) for n in value.nodes]
+    assert list(loaded) == list(value)
+    assert value.quicklist_info() == (" ql_nodes:3 ql_avg_node:3.33 ql_listpack_max:4 ql_compressed:0"
+                                      " ql_uncompressed_size:41")
+    # a single node that fits becomes a listpack when loaded (Redis 7.2's RDB loading rule)
+    single = ListValue.from_node_chunks([[b"a", b"b", b"c"]], 3)
+    assert single.encoding() == "listpack"
+    assert list(single.node_chunks()) == [[b"a", b"b", b"c"]]
+    assert single.quicklist_info() == ""
