@@ -53,10 +53,10 @@ def _save(client: Client, key: bytes, value: Hash, created: bool, event: str) ->
 # -- writing -----------------------------------------------------------------------------------
 
 
-def _set_pairs(client: Client, args: list[bytes]) -> int:
+def _set_pairs(client: Client, args: list[bytes], name: str) -> int:
     """HSET/HMSET: set every field/value pair; the number of new fields."""
     if len(args) % 2:
-        raise wrong_arity(args[0].decode("utf-8", "replace").lower())
+        raise wrong_arity(name)
     key = args[1]
     value, created = _hash_for_write(client, key)
     limits = hash_limits(client.server)
@@ -73,13 +73,13 @@ def _set_pairs(client: Client, args: list[bytes]) -> int:
 @command("hset", -4, flags="write denyoom fast", keys=(1, 1, 1), acl="hash", group=GROUP, since="2.0.0",
          summary="Sets fields of a hash, creating it if needed; replies with how many fields were new.")
 def hset(client: Client, args: list[bytes]):
-    return _set_pairs(client, args)
+    return _set_pairs(client, args, "hset")
 
 
 @command("hmset", -4, flags="write denyoom fast", keys=(1, 1, 1), acl="hash", group=GROUP, since="2.0.0",
          summary="Sets fields of a hash (deprecated form of HSET that replies OK).")
 def hmset(client: Client, args: list[bytes]):
-    _set_pairs(client, args)
+    _set_pairs(client, args, "hmset")
     return "OK"
 
 
