@@ -132,28 +132,17 @@ def push_generic(client: Client, args: list[bytes], left: bool, only_existing: b
     return len(value)
 
 
-@command("lpush", -3, flags="write denyoom fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.0.0",
-         summary="Prepends elements to a list, creating it if needed; replies with the new length.")
-def lpush(client: Client, args: list[bytes]):
-    return push_generic(client, args, left=True, only_existing=False)
+def _push_command(name: str, left: bool, only_existing: bool, since: str, summary: str) -> None:
+    @command(name, -3, flags="write denyoom fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since=since,
+             summary=summary)
+    def handler(client: Client, args: list[bytes]):
+        return push_generic(client, args, left, only_existing)
 
 
-@command("rpush", -3, flags="write denyoom fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.0.0",
-         summary="Appends elements to a list, creating it if needed; replies with the new length.")
-def rpush(client: Client, args: list[bytes]):
-    return push_generic(client, args, left=False, only_existing=False)
-
-
-@command("lpushx", -3, flags="write denyoom fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="2.2.0",
-         summary="Prepends elements to a list only when the list exists.")
-def lpushx(client: Client, args: list[bytes]):
-    return push_generic(client, args, left=True, only_existing=True)
-
-
-@command("rpushx", -3, flags="write denyoom fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="2.2.0",
-         summary="Appends elements to a list only when the list exists.")
-def rpushx(client: Client, args: list[bytes]):
-    return push_generic(client, args, left=False, only_existing=True)
+_push_command("lpush", True, False, "1.0.0", "Prepends elements to a list, creating it if needed; replies with the new length.")
+_push_command("rpush", False, False, "1.0.0", "Appends elements to a list, creating it if needed; replies with the new length.")
+_push_command("lpushx", True, True, "2.2.0", "Prepends elements to a list only when the list exists.")
+_push_command("rpushx", False, True, "2.2.0", "Appends elements to a list only when the list exists.")
 
 
 # -- pops -----------------------------------------------------------------------------------------
@@ -172,16 +161,14 @@ def pop_generic(client: Client, args: list[bytes], left: bool) -> Any:
     return pop_reply(client, (key, value), left, count)[1]
 
 
-@command("lpop", -2, flags="write fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.0.0",
-         summary="Removes and returns the first elements of a list; deletes the list when it empties.")
-def lpop(client: Client, args: list[bytes]):
-    return pop_generic(client, args, left=True)
+def _pop_command(name: str, left: bool, summary: str) -> None:
+    @command(name, -2, flags="write fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.0.0", summary=summary)
+    def handler(client: Client, args: list[bytes]):
+        return pop_generic(client, args, left)
 
 
-@command("rpop", -2, flags="write fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.0.0",
-         summary="Removes and returns the last elements of a list; deletes the list when it empties.")
-def rpop(client: Client, args: list[bytes]):
-    return pop_generic(client, args, left=False)
+_pop_command("lpop", True, "Removes and returns the first elements of a list; deletes the list when it empties.")
+_pop_command("rpop", False, "Removes and returns the last elements of a list; deletes the list when it empties.")
 
 
 def parse_mpop(args: list[bytes], numkeys_index: int) -> tuple[list[bytes], bool, int]:
@@ -395,16 +382,15 @@ def blocking_pop(client: Client, keys: list[bytes], left: bool, timeout: float, 
     return block_for_lists(client, keys, timeout, serve)
 
 
-@command("blpop", -3, flags="write noscript blocking", keys=(1, -2, 1), acl=ACL, group=GROUP, since="2.0.0",
-         summary="Pops the first element of the first non-empty list, or blocks until one is available.")
-def blpop(client: Client, args: list[bytes]):
-    return blocking_pop(client, args[1:-1], True, parse_timeout(args[-1]), None)
+def _blocking_pop_command(name: str, left: bool, summary: str) -> None:
+    @command(name, -3, flags="write noscript blocking", keys=(1, -2, 1), acl=ACL, group=GROUP, since="2.0.0",
+             summary=summary)
+    def handler(client: Client, args: list[bytes]):
+        return blocking_pop(client, args[1:-1], left, parse_timeout(args[-1]), None)
 
 
-@command("brpop", -3, flags="write noscript blocking", keys=(1, -2, 1), acl=ACL, group=GROUP, since="2.0.0",
-         summary="Pops the last element of the first non-empty list, or blocks until one is available.")
-def brpop(client: Client, args: list[bytes]):
-    return blocking_pop(client, args[1:-1], False, parse_timeout(args[-1]), None)
+_blocking_pop_command("blpop", True, "Pops the first element of the first non-empty list, or blocks until one is available.")
+_blocking_pop_command("brpop", False, "Pops the last element of the first non-empty list, or blocks until one is available.")
 
 
 @command("blmpop", -5, flags="write blocking", acl=ACL, group=GROUP, since="7.0.0", get_keys=mpop_keys(2),

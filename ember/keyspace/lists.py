@@ -23,6 +23,10 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 
+# Bytes one element takes in a listpack (encoding header, data, back-length; canonical integers
+# stored as integers); the stream type sizes its listpack nodes with the same arithmetic.
+from .streams import element_size as entry_size
+
 LP_EMPTY_SIZE = 7  # bytes of an empty listpack: 6-byte header and the end marker
 SIZE_SAFETY_LIMIT = 8192  # node byte cap when list-max-listpack-size counts entries
 SIZE_ESTIMATE_OVERHEAD = 8  # what a quicklist push adds to an element's length when checking room
@@ -30,54 +34,9 @@ SIZE_LEVELS = (4096, 8192, 16384, 32768, 65536)  # list-max-listpack-size -1 .. 
 FILL_MAX = 32767  # a quicklist clamps its fill to [-5, FILL_MAX]
 UNLIMITED = 1 << 64
 FEW_REMOVALS = 8  # LREM deletes up to this many matches in place rather than rebuilding the deque
-INT64_MIN = -(1 << 63)
-INT64_MAX = (1 << 63) - 1
 
 
 # -- listpack and quicklist arithmetic ----------------------------------------------------------
-
-def _integer_value(value: bytes) -> int | None:
-    """The int64 a listpack would store value as (canonical decimal only), else None."""
-    digits = value[1:] if value[:1] == b"-" else value
-    if not digits.isdigit() or (digits[:1] == b"0" and value != b"0"):
-        return None
-    number = int(value)
-    return number if INT64_MIN <= number <= INT64_MAX else None
-
-
-def _integer_entry_size(number: int) -> int:
-    if 0 <= number <= 127:
-        return 2  # 7-bit uint, plus the 1-byte back-length every integer entry has
-    if -4096 <= number <= 4095:
-        return 3
-    if -32768 <= number <= 32767:
-        return 4
-    if -8388608 <= number <= 8388607:
-        return 5
-    if -2147483648 <= number <= 2147483647:
-        return 6
-    return 10
-
-
-def entry_size(value: bytes) -> int:
-    """Bytes value takes in a listpack: encoding header, data and back-length."""
-    length = len(value)
-    if length < 64:
-        if length <= 20 and length and value[0] in b"-0123456789":
-            number = _integer_value(value)
-            if number is not None:
-                return _integer_entry_size(number)
-        return length + 2  # 1-byte header; header + data <= 64 needs a 1-byte back-length
-    if length < 4096:
-        encoded = length + 2
-        return encoded + (1 if encoded <= 127 else 2)
-    encoded = length + 5
-    if encoded < 16383:
-        return encoded + 2
-    if encoded < 2097151:
-        return encoded + 3
-    return encoded + (4 if encoded < 268435455 else 5)
-
 
 def node_limits(fill: int) -> tuple[int, int]:
     """(byte limit, entry limit) of one listpack for a list-max-listpack-size value."""
