@@ -150,6 +150,9 @@ def sdssplitargs_model(line: bytes) -> list[bytes] | None:
     p = 0
     words: list[bytes] = []
     hexdigits = b"0123456789abcdefABCDEF"
+
+    def closes(quote_at: int) -> bool:  # a closing quote must be followed by a space or nothing
+        return not s[quote_at + 1] or chr(s[quote_at + 1]) in " \n\r\t\v\f"
     while True:
         while s[p] and chr(s[p]) in " \n\r\t\v\f":
             p += 1
@@ -167,24 +170,20 @@ def sdssplitargs_model(line: bytes) -> list[bytes] | None:
                 elif c == ord("\\") and s[p + 1]:
                     p += 1
                     current.append({ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}.get(s[p], s[p]))
-                elif c == ord('"'):
-                    if s[p + 1] and chr(s[p + 1]) not in " \n\r\t\v\f":
+                elif c == ord('"') or not c:
+                    if not c or not closes(p):
                         return None
                     done = True
-                elif not c:
-                    return None
                 else:
                     current.append(c)
             elif insq:
                 if c == ord("\\") and s[p + 1] == ord("'"):
                     p += 1
                     current.append(ord("'"))
-                elif c == ord("'"):
-                    if s[p + 1] and chr(s[p + 1]) not in " \n\r\t\v\f":
+                elif c == ord("'") or not c:
+                    if not c or not closes(p):
                         return None
                     done = True
-                elif not c:
-                    return None
                 else:
                     current.append(c)
             elif c in b" \n\r\t\0":
