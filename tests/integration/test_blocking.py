@@ -443,3 +443,18 @@ def test_resp3_waiter(ember, r):
     waiter = block(ember, r, "BLMPOP", 0, 1, "k", "RIGHT", "COUNT", 2, protocol=3)
     r.rpush("k", "a", "b", "c")
     assert waiter.outcome() == [b"k", [b"c", b"b"]]
+
+
+@pytest.mark.xfail(strict=True, reason="BlockingManager._release counts the error in errorstats but not in the "
+                                       "command's failed_calls, which Redis 7.2 increments when a woken "
+                                       "command fails")
+def test_served_error_counts_as_failed_call(ember, r):
+    r.config_resetstat()
+    r.hset("h", "f", "v")
+    waiter = block(ember, r, "BLMOVE", "src", "h", "LEFT", "LEFT", 0)
+    r.rpush("src", "x")
+    with pytest.raises(redis.ResponseError, match=WRONGTYPE):
+        waiter.outcome()
+    assert r.info("errorstats")["errorstat_WRONGTYPE"]["count"] == 1
+    stats = r.info("commandstats")["cmdstat_blmove"]
+    assert (stats["calls"], stats["failed_calls"]) == (1, 1)
