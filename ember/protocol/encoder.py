@@ -154,14 +154,18 @@ def _grisu2_text(value: float) -> str:
     return ("-" if bits >> 63 else "") + _layout_digits(digits, K, bool(bits >> 63))
 
 
+_POW10 = tuple(10**i for i in range(20))
+
+
 def _generate_digits(w: int, upper: int, lower: int, shift: int, K: int) -> tuple[str, int]:
     """Digits of `upper` until what is left fits in the interval, then nudged towards w."""
     wfrac, delta = upper - w, upper - lower
     one = 1 << shift
     part1, part2 = upper >> shift, upper & (one - 1)
     digits = ""
-    for kappa in range(9, -1, -1):
-        div = 10**kappa
+    # Positions above part1's first digit emit nothing and cannot stop (upper > delta): skip them.
+    for kappa in range(len(str(part1)) - 1 if part1 else -1, -1, -1):
+        div = _POW10[kappa]
         digit, part1 = divmod(part1, div)
         if digit or digits:
             digits += chr(48 + digit)
