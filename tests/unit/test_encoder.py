@@ -27,11 +27,13 @@ PROPERTY = settings(max_examples=300, deadline=None)
 
 
 def read_back(data: bytes):
+    """The one reply in data. A sentinel reply follows it: RESP3 false reads back as False,
+    which is also what gets() says when a reply is incomplete."""
     reader = hiredis.Reader(replyError=lambda e: ("error", str(e)))
-    reader.feed(data)
+    reader.feed(data + b":7777\r\n")
     value = reader.gets()
-    assert value is not False, "incomplete reply"
-    assert not reader.has_data(), "bytes left after one reply"
+    assert reader.gets() == 7777, "the reply was not exactly one complete reply"
+    assert not reader.has_data()
     return value
 
 
