@@ -134,9 +134,9 @@ def _runtime_appliers(server: Server) -> dict[str, Callable[[], None]]:
         _relisten(server, "Failed to bind to specified addresses.")
 
     def set_log_level() -> None:
-        from ..server.main import _LEVELS
+        from ..server.main import LOG_LEVELS
 
-        logging.getLogger("ember").setLevel(_LEVELS[server.config["loglevel"]])
+        logging.getLogger("ember").setLevel(LOG_LEVELS[server.config["loglevel"]])
 
     return {"port": listen_on_port, "bind": listen_on_addresses, "loglevel": set_log_level}
 

@@ -940,9 +940,6 @@ def shutdown(client: Client, args: list[bytes]):
 
 # -- COMMAND ----------------------------------------------------------------------------------
 
-container("command", -1, acl="connection", group=GROUP, since="2.8.13",
-          summary="Returns detailed information about all commands.")
-
 # The flags COMMAND INFO shows, in Redis's order (may_replicate, sentinel, protected and
 # touches_arbitrary_keys are internal and never shown).
 VISIBLE_FLAGS = ("write", "readonly", "denyoom", "module", "admin", "pubsub", "noscript", "blocking",
@@ -1012,8 +1009,8 @@ def command_default(client: Client, args: list[bytes]):
     return [command_info(cmd) for cmd in TABLE.commands.values()]
 
 
-# A bare COMMAND runs the container's own handler (Redis allows it: arity -1).
-TABLE.commands[b"command"].handler = command_default
+container("command", -1, acl="connection", flags="loading stale", group=GROUP, since="2.8.13",
+          summary="Returns detailed information about all commands.", handler=command_default)
 
 _COMMAND_FLAGS = "loading stale"
 

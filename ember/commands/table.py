@@ -210,9 +210,11 @@ def command(
     return register
 
 
-def container(name: str, arity: int, *, group: str, since: str, summary: str, acl: str = "") -> None:
-    """Declare a command that only holds subcommands (CONFIG, CLIENT, OBJECT...)."""
-    _declare(name, None, arity, "", (0, 0, 0), acl, group, since, summary, "", None)
+def container(name: str, arity: int, *, group: str, since: str, summary: str, acl: str = "",
+              flags: str = "", handler: Handler | None = None) -> None:
+    """Declare a command that holds subcommands (CONFIG, CLIENT, OBJECT...). A handler, if given,
+    runs when no subcommand is named (bare COMMAND)."""
+    _declare(name, handler, arity, flags, (0, 0, 0), acl, group, since, summary, "", None)
 
 
 def parse_int(raw: bytes, error: str = "ERR value is not an integer or out of range") -> int:

@@ -83,7 +83,9 @@ class Database:
             return None
         stats.keyspace_hits += 1
         if touch:
-            self.lru[key] = self.server.clock_ms()
+            current = self.server.current_client
+            if current is None or not current.no_touch:  # CLIENT NO-TOUCH reads leave LRU alone
+                self.lru[key] = self.server.clock_ms()
         if expected_type is not None and type_name(value) != expected_type:
             raise CommandError(WRONGTYPE)
         return value

@@ -54,6 +54,7 @@ class Server:
         self.exit_code = 0
         self.on_stop = lambda: None  # set by the event loop runner
         self.stopping = False
+        self.active_expire_enabled = True  # DEBUG SET-ACTIVE-EXPIRE 0 turns the cron cycle off
         self.blocking = BlockingManager(self)
         self.watches = WatchRegistry(self)
         self.pubsub = PubSub(self)

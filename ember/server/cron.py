@@ -15,7 +15,8 @@ EXPIRE_TIME_SHARE = 0.25
 
 def server_cron(server: Server) -> None:
     period_s = 1.0 / max(server.config["hz"], 1)
-    active_expire_cycle(server, period_s)
+    if server.active_expire_enabled:
+        active_expire_cycle(server, period_s)
     server.stats.sample_ops()
     close_idle_clients(server)
 

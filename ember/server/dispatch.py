@@ -47,11 +47,13 @@ def resolve(args: list[bytes]) -> Command | CommandError:
             _by_sent_name[args[0]] = cmd
     if cmd.subcommands:
         if len(args) < 2:
-            return wrong_arity(cmd.name)
-        sub = cmd.subcommands.get(args[1].lower())
-        if sub is None:
-            return unknown_subcommand(args[1], cmd.name)
-        cmd = sub
+            if cmd.handler is None:
+                return wrong_arity(cmd.name)
+        else:
+            sub = cmd.subcommands.get(args[1].lower())
+            if sub is None:
+                return unknown_subcommand(args[1], cmd.name)
+            cmd = sub
     arity = cmd.arity
     if (len(args) != arity) if arity >= 0 else (len(args) < -arity):  # Command.arity_ok, inlined
         return wrong_arity(cmd.name)

@@ -14,7 +14,7 @@ from .cron import server_cron
 
 log = logging.getLogger("ember")
 
-_LEVELS = {"debug": logging.DEBUG, "verbose": logging.INFO, "notice": logging.INFO,
+LOG_LEVELS = {"debug": logging.DEBUG, "verbose": logging.INFO, "notice": logging.INFO,
            "warning": logging.WARNING, "nothing": logging.CRITICAL + 1}
 _MARKS = {logging.DEBUG: ".", logging.INFO: "*", logging.WARNING: "#", logging.ERROR: "#",
           logging.CRITICAL: "#"}
@@ -38,7 +38,7 @@ def setup_logging(config: Config) -> None:
     handler.setFormatter(RedisLogFormatter())
     root = logging.getLogger("ember")
     root.handlers[:] = [handler]
-    root.setLevel(_LEVELS[config["loglevel"]])
+    root.setLevel(LOG_LEVELS[config["loglevel"]])
     root.propagate = False
 
 

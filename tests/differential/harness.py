@@ -50,19 +50,21 @@ class RawConnection:
         self.sock.close()
 
 
+_INCOMPLETE = object()
+
+
 def _reply_length(data: bytes) -> int | None:
     """Length of the first complete reply in data, or None when it is incomplete."""
-    if not data:
-        return None
-    # Find the shortest prefix that parses: scan line ends, since replies end with \r\n.
+    # Replies end with \r\n: try each line end as the end of the reply. hiredis returns False for
+    # a RESP3 '#f', so "incomplete" is a sentinel of our own.
     start = 0
     while True:
         end = data.find(b"\r\n", start)
         if end < 0:
             return None
-        reader = hiredis.Reader(replyError=lambda e: e)
+        reader = hiredis.Reader(replyError=lambda e: e, notEnoughData=_INCOMPLETE)
         reader.feed(data[: end + 2])
-        if reader.gets() is not False:
+        if reader.gets() is not _INCOMPLETE:
             return end + 2
         start = end + 2
 

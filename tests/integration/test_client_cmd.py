@@ -290,7 +290,7 @@ def test_unblock_of_a_client_that_is_not_blocked(ember, r):
 
 
 def _require_command(r, name: str) -> None:
-    if not r.execute_command("COMMAND", "LIST", "FILTERBY", "PATTERN", name):
+    if not r.command_list(pattern=name):
         pytest.skip(f"{name.upper()} is not implemented yet")
 
 

@@ -46,7 +46,7 @@ def d(debug_ember):
 
 
 def has_command(client: redis.Redis, name: str) -> bool:
-    return bool(client.execute_command("COMMAND", "LIST", "FILTERBY", "PATTERN", name))
+    return bool(client.command_list(pattern=name))
 
 
 def require_command(client: redis.Redis, name: str) -> None:
@@ -266,7 +266,8 @@ def test_debug_object_reports_encoding(d):
     assert re.fullmatch(r"Value at:0x[0-9a-f]+ refcount:1 encoding:embstr serializedlength:2 lru:\d+ "
                         r"lru_seconds_idle:\d+", line)
     assert "refcount:2147483647 encoding:int serializedlength:2 " in d.execute_command("DEBUG", "OBJECT", "number").decode()
-    assert "encoding:raw serializedlength:101 " in d.execute_command("DEBUG", "OBJECT", "long").decode()
+    # 100 bytes behind a 2-byte RDB length prefix (uncompressed: LZF sizes come with the RDB encoder)
+    assert "encoding:raw serializedlength:102 " in d.execute_command("DEBUG", "OBJECT", "long").decode()
     d.delete("small", "number", "long")
 
 
@@ -471,7 +472,5 @@ def test_command_list_filters(raw):
     assert call(raw, "COMMAND", "LIST", "FILTERBY", "MODULE", "any") == []
 
 
-@pytest.mark.xfail(strict=True, reason="the dispatcher answers a bare container name with an arity "
-                                       "error before COMMAND's own handler can run")
 def test_bare_command_lists_every_command(raw):
     assert len(call(raw, "COMMAND")) == call(raw, "COMMAND", "COUNT")
