@@ -22,6 +22,7 @@ from ..keyspace.streams import (
     SEQ_MASK,
     Consumer,
     ConsumerGroup,
+    Fields,
     PendingEntry,
     Stream,
     format_id,
@@ -52,7 +53,7 @@ def _text(raw: bytes) -> str:
     return raw.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
 
 
-def _entry_reply(stream_id: int, fields: list[bytes] | None) -> list:
+def _entry_reply(stream_id: int, fields: Fields | None) -> list:
     return [format_id(stream_id), fields if fields is not None else NULL_ARRAY]
 
 
@@ -272,7 +273,7 @@ def _resolve_xadd_id(stream: Stream, add: AddArgs, now_ms: int) -> int:
          complexity="O(1) to add; O(N) for the N entries trimmed.")
 def xadd(client: Client, args: list[bytes]):
     trim, add = parse_add_trim(client, args, xadd=True)
-    fields_values = args[add.id_index + 1:]
+    fields_values = tuple(args[add.id_index + 1:])
     if len(fields_values) < 2 or len(fields_values) % 2:
         raise wrong_arity("xadd")
     if add.entry_id == 0 and add.seq_given:

@@ -35,7 +35,9 @@ LISTPACK_MAX_SIZE = 1 << 30  # Redis never lets a stream listpack grow past 1 Gi
 _LISTPACK_EMPTY_BYTES = 7  # header (total bytes + element count) and the end marker
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
-Entry = tuple[int, list[bytes]]  # (ID, [field, value, field, value, ...])
+Fields = tuple[bytes, ...]  # field, value, field, value... (a tuple of bytes: once seen by the
+# garbage collector it is untracked, so millions of entries add nothing to full collections)
+Entry = tuple[int, Fields]
 
 
 def make_id(ms: int, seq: int) -> int:
@@ -120,7 +122,7 @@ class StreamNode:
         self.master_id = master_id
         self.master_fields = master_fields
         self.ids: list[int] = []
-        self.items: list[list[bytes] | None] = []  # None marks a deleted entry (tombstone)
+        self.items: list[Fields | None] = []  # None marks a deleted entry (tombstone)
         self.live = 0
         self.deleted = 0
         self.first_live = 0  # every entry before this index is a tombstone
@@ -130,8 +132,8 @@ class StreamNode:
     def listpack_bytes(self) -> int:
         return _LISTPACK_EMPTY_BYTES + int_element_size(self.live) + int_element_size(self.deleted) + self.body_bytes
 
-    def append(self, stream_id: int, fields_values: list[bytes]) -> None:
-        fields = tuple(fields_values[0::2])
+    def append(self, stream_id: int, fields_values: Fields) -> None:
+        fields = fields_values[0::2]
         same_fields = fields == self.master_fields
         field_count = len(fields)
         # flags (one small int), ms and seq deltas from the master ID, the values, lp-count.
@@ -373,7 +375,7 @@ class Stream:
             return now_ms << 64
         return self.last_id + 1 if self.last_id < MAX_ID else None
 
-    def append(self, stream_id: int, fields_values: list[bytes], max_bytes: int, max_entries: int) -> None:
+    def append(self, stream_id: int, fields_values: Fields, max_bytes: int, max_entries: int) -> None:
         """Add an entry (stream_id must be above last_id), opening a node when the tail is full."""
         nodes = self.nodes
         tail = nodes[-1] if nodes else None
@@ -383,7 +385,7 @@ class Stream:
                     max_entries and tail.live + tail.deleted >= max_entries):
                 tail = None
         if tail is None:
-            tail = StreamNode(stream_id, tuple(fields_values[0::2]))
+            tail = StreamNode(stream_id, fields_values[0::2])
             self.rax.add_key(stream_id, self.node_ids[-1] if nodes else None, None)
             nodes.append(tail)
             self.node_ids.append(stream_id)
@@ -450,7 +452,7 @@ class Stream:
                 return node_index, position
         return None
 
-    def get(self, stream_id: int) -> list[bytes] | None:
+    def get(self, stream_id: int) -> Fields | None:
         """The fields of a live entry, or None."""
         found = self._find(stream_id)
         return None if found is None else self.nodes[found[0]].items[found[1]]
@@ -606,11 +608,11 @@ class Stream:
         return delivered
 
     def consumer_history(self, consumer: Consumer, start: int, count: int,
-                         now_ms: int) -> list[tuple[int, list[bytes] | None]]:
+                         now_ms: int) -> list[tuple[int, Fields | None]]:
         """An XREADGROUP with an explicit ID: the consumer's pending entries from start on.
         Entries deleted from the stream come back with None fields; the others count as
         delivered again."""
-        history: list[tuple[int, list[bytes] | None]] = []
+        history: list[tuple[int, Fields | None]] = []
         pel = consumer.pel
         for stream_id in pel.irange(minimum=start):
             if count and len(history) >= count:
