@@ -79,12 +79,18 @@ class RequestParser:
 
     def feed(self, data: bytes) -> tuple[list[list[bytes]], ProtocolError | None]:
         """Parse `data` (may be b"" to continue); return complete commands and a fatal error."""
-        if not self._buf and not self._argc and self.authenticated and data and self._use_fast_path:
-            fast = self._parse_fast(data) if data[0] == 0x2A else _parse_plain_inline(data)
-            if fast is not None:
-                return fast, None
-        self._buf += data
         commands: list[list[bytes]] = []
+        if not self._buf and not self._argc and self.authenticated and data and self._use_fast_path:
+            if data[0] != 0x2A:
+                inline = _parse_plain_inline(data)
+                if inline is not None:
+                    return inline, None
+            elif (fast := self._parse_fast(data)) is not None:
+                commands, consumed = fast
+                if consumed == len(data):
+                    return commands, None
+                data = data[consumed:]  # a request cut by the read: the strict path waits for it
+        self._buf += data
         try:
             self._parse_strict(commands)
         except ProtocolError as err:
@@ -100,8 +106,9 @@ class RequestParser:
 
     # -- fast path ----------------------------------------------------------------------------
 
-    def _parse_fast(self, data: bytes) -> list[list[bytes]] | None:
-        """hiredis over a read of complete multibulk requests, or None to go strict.
+    def _parse_fast(self, data: bytes) -> tuple[list[list[bytes]], int] | None:
+        """hiredis over a read of multibulk requests: (complete requests, bytes they take), or
+        None to hand the whole read to the strict path.
 
         hiredis also reads RESP types that Redis rejects in a request. Those that come back as
         bytes or as a top-level list ('+' status, '(' big number, '=' verbatim, '~' set) need
@@ -120,12 +127,12 @@ class RequestParser:
         reader = self._reader
         reader.feed(data)
         try:
-            commands = _read_plain_requests(reader) if plain else _read_canonical_requests(reader, data)
+            parsed = _read_plain_requests(reader, data) if plain else _read_canonical_requests(reader, data)
         except (hiredis.ProtocolError, TypeError, IndexError, MemoryError):
-            commands = None
-        if commands is None:
-            self._reader = hiredis.Reader()
-        return commands
+            parsed = None
+        if parsed is None or parsed[1] != len(data):
+            self._reader = hiredis.Reader()  # it may hold part of a request: start clean
+        return parsed
 
     # -- strict path (Redis's state machine) --------------------------------------------------
 
@@ -223,8 +230,8 @@ def _parse_plain_inline(data: bytes) -> list[list[bytes]] | None:
     return [words for words in map(bytes.split, data.split(b"\n")) if words]
 
 
-def _read_plain_requests(reader: hiredis.Reader) -> list[list[bytes]] | None:
-    """Requests from a read without RESP3 type bytes: lists of bytes, ending on a boundary."""
+def _read_plain_requests(reader: hiredis.Reader, data: bytes) -> tuple[list[list[bytes]], int] | None:
+    """Requests from a read without RESP3 type bytes (lists of bytes), and the bytes they take."""
     commands = []
     bulk_len = _BULK_LEN
     while (request := reader.gets()) is not False:
@@ -236,26 +243,41 @@ def _read_plain_requests(reader: hiredis.Reader) -> list[list[bytes]] | None:
     # multibulk reads back as exactly [] with nothing left; mid-request it reads otherwise.
     reader.feed(b"*0\r\n")
     if reader.gets() == [] and not reader.has_data():
-        return commands
-    return None
+        return commands, len(data)
+    # Cut mid-request. Every complete one was '*N' and '$len' bulks (hiredis accepts no other
+    # spelling of a length), so their canonical size is exactly the bytes they took.
+    return commands, sum(map(_request_size, commands))
 
 
-def _read_canonical_requests(reader: hiredis.Reader, data: bytes) -> list[list[bytes]] | None:
-    """Requests whose bytes are exactly '*N' then '$len' bulks, every byte accounted for."""
+def _request_size(request: list[bytes]) -> int:
+    header_len = _HEADER_LEN
+    size = _header_size(len(request))
+    for arg in request:
+        size += len(arg) + 2 + (header_len[len(arg)] if len(arg) < 10000 else _header_size(len(arg)))
+    return size
+
+
+def _header_size(count: int) -> int:
+    """len(b"*%d\\r\\n" % count), the same for '$'."""
+    return _HEADER_LEN[count] if count < 10000 else len(b"%d" % count) + 3
+
+
+def _read_canonical_requests(reader: hiredis.Reader, data: bytes) -> tuple[list[list[bytes]], int] | None:
+    """Requests whose bytes are exactly '*N' then '$len' bulks, and the bytes they take."""
     commands = []
     pos = 0  # where the request hiredis returns next must start
     header_len = _HEADER_LEN
     while (request := reader.gets()) is not False:
         if request.__class__ is not list or not request or data[pos] != 0x2A:
             return None
-        pos += header_len[len(request)] if len(request) < 10000 else len(b"%d" % len(request)) + 3
+        pos += _header_size(len(request))
         for arg in request:
             if arg.__class__ is not bytes or data[pos] != 0x24:  # '$'
                 return None
             size = len(arg)
-            pos += size + 2 + (header_len[size] if size < 10000 else len(b"%d" % size) + 3)
+            pos += size + 2 + (header_len[size] if size < 10000 else _header_size(size))
         commands.append(request)
-    return commands if pos == len(data) else None
+    return commands, pos
 
 
 def _line_end(buf: bytearray, pos: int, terminator: int) -> int:
