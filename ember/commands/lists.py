@@ -361,7 +361,8 @@ def holds_list(client: Client, keys: Sequence[bytes]) -> bool:
     return any(lookup(key).__class__ is ListValue for key in keys)
 
 
-def block_for_lists(client: Client, keys: Sequence[bytes], timeout: float, serve: Callable[[], Any]) -> Any:
+def block_for_lists(client: Client, keys: Sequence[bytes], timeout: float, serve: Callable[[], Any],
+                    denied_reply: Any = NULL_ARRAY) -> Any:
     """Serve now if a key has elements (WRONGTYPE for a key of another type met first), else
     wait until one of the keys holds a list, then retry the whole command."""
     reply = serve()
@@ -371,7 +372,7 @@ def block_for_lists(client: Client, keys: Sequence[bytes], timeout: float, serve
     def retry() -> Any:
         return serve() if holds_list(client, keys) else None
 
-    return client.server.blocking.block(client, list(keys), timeout, retry)
+    return client.server.blocking.block(client, list(keys), timeout, retry, denied_reply=denied_reply)
 
 
 def blocking_pop(client: Client, keys: list[bytes], left: bool, timeout: float, count: int | None) -> Any:
@@ -402,11 +403,10 @@ def blmpop(client: Client, args: list[bytes]):
 
 def blocking_move(client: Client, args: list[bytes], from_left: bool, to_left: bool, timeout: float) -> Any:
     source, destination = args[1], args[2]
-    if client.db.write_lookup(source, "list") is None and client.in_exec:
-        # Where blocking is not allowed Redis answers a null bulk here, not the timeout's null array
-        return None
+    # Where blocking is not allowed Redis answers a null bulk here, not the timeout's null array
     return block_for_lists(client, (source,), timeout,
-                           lambda: move_generic(client, source, destination, from_left, to_left))
+                           lambda: move_generic(client, source, destination, from_left, to_left),
+                           denied_reply=None)
 
 
 @command("blmove", 6, flags="write denyoom noscript blocking", keys=(1, 2, 1), acl=ACL, group=GROUP,

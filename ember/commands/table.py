@@ -15,7 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..protocol.errors import CommandError
+from ..protocol.numbers import parse_float, parse_int
+
+__all__ = ["TABLE", "Command", "CommandTable", "command", "container", "parse_float", "parse_int"]
 
 if TYPE_CHECKING:
     from ..server.client import Client
@@ -215,29 +217,3 @@ def container(name: str, arity: int, *, group: str, since: str, summary: str, ac
     """Declare a command that holds subcommands (CONFIG, CLIENT, OBJECT...). A handler, if given,
     runs when no subcommand is named (bare COMMAND)."""
     _declare(name, handler, arity, flags, (0, 0, 0), acl, group, since, summary, "", None)
-
-
-def parse_int(raw: bytes, error: str = "ERR value is not an integer or out of range") -> int:
-    """Parse a signed 64-bit integer the way Redis's string2ll does (no spaces, no '+', no '0x')."""
-    negative = raw[:1] == b"-"
-    digits = raw[1:] if negative else raw
-    # Canonical form only: no '+', spaces or leading zeros ("0" itself is fine, "-0" is not).
-    if digits.isdigit() and len(raw) <= 20 and (digits[:1] != b"0" or raw == b"0"):
-        value = int(raw)
-        if -(2**63) <= value < 2**63:
-            return value
-    raise CommandError(error)
-
-
-def parse_float(raw: bytes, error: str = "ERR value is not a valid float") -> float:
-    """Parse a double as Redis's strtod-based helpers do: 'inf' allowed, NaN and spaces rejected."""
-    text = raw.decode("latin-1")
-    if not text or text != text.strip() or len(text) > 5000:
-        raise CommandError(error)
-    try:
-        value = float(text)
-    except ValueError:
-        raise CommandError(error) from None
-    if value != value or "_" in text:
-        raise CommandError(error)
-    return value

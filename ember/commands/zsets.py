@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import random
-import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +30,7 @@ from ..keyspace.zsets import (
 )
 from ..protocol.encoder import NULL_ARRAY, format_double
 from ..protocol.errors import SYNTAX, WRONGTYPE, CommandError, wrong_arity
+from ..protocol.numbers import C_SPACES, c_strtod
 from ..server.blocking import parse_timeout
 from .sets import after_removal, parse_scan_cursor, parse_scan_options, remove_elements
 from .table import command, parse_int
@@ -86,43 +86,6 @@ COMPLEXITY = {
     "zdiffstore": "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.",
 }
 
-# -- parsing numbers the way C's strtod does ----------------------------------------------------
-
-_SPACES = b" \t\n\v\f\r"
-_STRTOD = re.compile(
-    rb"[ \t\n\v\f\r]*[+-]?(?:"
-    rb"(?P<hex>0x(?:[0-9a-f]+(?:\.[0-9a-f]*)?|\.[0-9a-f]+)(?:p[+-]?[0-9]+)?)"
-    rb"|(?P<special>inf(?:inity)?|nan(?:\([0-9a-z_]*\))?)"
-    rb"|(?P<dec>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[+-]?[0-9]+)?))",
-    re.IGNORECASE,
-)
-
-
-def c_strtod(raw: bytes) -> tuple[float, int, bool]:
-    """(value, characters consumed, out of range) for C's strtod on raw (0 consumed: no number).
-
-    Out of range is strtod's ERANGE: overflow to +-inf, or a non-zero number that rounds to 0.
-    """
-    match = _STRTOD.match(raw)
-    if match is None:
-        return 0.0, 0, False
-    text = match.group(0).lstrip(_SPACES)
-    negative = text[:1] == b"-"
-    if match.group("hex"):
-        try:
-            value = float.fromhex(text.decode())
-        except OverflowError:
-            return (-math.inf if negative else math.inf), match.end(), True
-        mantissa = match.group("hex").lower().split(b"p")[0][2:]
-    else:
-        value = float(text)
-        mantissa = (match.group("dec") or b"").lower().split(b"e")[0]
-        if match.group("special"):
-            return value, match.end(), False
-    out_of_range = math.isinf(value) or (value == 0 and mantissa.strip(b"0.") != b"")
-    return value, match.end(), out_of_range
-
-
 def parse_score(raw: bytes, error: str = NOT_FLOAT) -> float:
     """A double argument as Redis's getDoubleFromObject reads it (NaN and overflow rejected)."""
     try:
@@ -130,10 +93,10 @@ def parse_score(raw: bytes, error: str = NOT_FLOAT) -> float:
     except ValueError:
         value = math.nan  # hex floats and other strtod-only forms: the slow path below
     if value == value and not math.isinf(value) and value != 0 and b"_" not in raw \
-            and raw[:1] not in _SPACES and raw[-1:] not in _SPACES:
+            and raw[:1] not in C_SPACES and raw[-1:] not in C_SPACES:
         return value  # the common case: a plain finite number
     value, consumed, out_of_range = c_strtod(raw)
-    if not raw or raw[:1] in _SPACES or consumed != len(raw) or out_of_range or value != value:
+    if not raw or raw[:1] in C_SPACES or consumed != len(raw) or out_of_range or value != value:
         raise CommandError(error)
     return value
 

@@ -11,12 +11,16 @@ the first served. A waiter whose client disconnects is dropped before it can rec
 
 from __future__ import annotations
 
+import math
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ..commands.table import TABLE
 from ..protocol.encoder import NULL_ARRAY
 from ..protocol.errors import CommandError
+from ..protocol.numbers import C_SPACES, c_strtod, parse_int
 from .client import NO_REPLY, NoReply
 
 if TYPE_CHECKING:
@@ -30,18 +34,31 @@ if TYPE_CHECKING:
 Serve = Callable[[], Any]  # returns the reply, or None while the keys still can't serve
 
 
-def parse_timeout(raw: bytes, unit_seconds: bool = True) -> float:
-    """A blocking timeout in seconds (float seconds, or ms for XREAD BLOCK); 0 means forever."""
-    try:
-        value = float(raw.decode("latin-1")) if unit_seconds else int(raw)
-    except ValueError:
-        message = "timeout is not a float or out of range" if unit_seconds else "timeout is not an integer or out of range"
-        raise CommandError(f"ERR {message}") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise CommandError("ERR timeout is not a float or out of range")
-    if value < 0:
+LLONG_MAX = 2**63 - 1
+
+
+def parse_timeout(raw: bytes, unit_seconds: bool = True, now_ms: int | None = None) -> float:
+    """A blocking timeout in seconds, parsed as Redis does (0 means forever).
+
+    Seconds are a long double (strtold rules: hex, inf, no surrounding spaces) rounded up to
+    whole milliseconds; XREAD's BLOCK is integer milliseconds. The deadline must fit in a long long.
+    """
+    if unit_seconds:
+        value, consumed, out_of_range = c_strtod(raw)
+        if not raw or raw[:1] in C_SPACES or consumed != len(raw) or out_of_range or value != value:
+            raise CommandError("ERR timeout is not a float or out of range")
+        if value * 1000 > LLONG_MAX:
+            raise CommandError("ERR timeout is out of range")
+        millis = math.ceil(value * 1000)
+    else:
+        millis = parse_int(raw, "ERR timeout is not an integer or out of range")
+    if millis < 0:
         raise CommandError("ERR timeout is negative")
-    return value if unit_seconds else value / 1000.0
+    if now_ms is None:
+        now_ms = time.time_ns() // 1_000_000
+    if millis > LLONG_MAX - now_ms:
+        raise CommandError("ERR timeout is out of range")
+    return millis / 1000.0
 
 
 class Waiter:
@@ -72,13 +89,14 @@ class BlockingManager:
     # -- blocking on keys ---------------------------------------------------------------------
 
     def block(self, client: Client, keys: list[bytes], timeout_s: float, serve: Serve,
-              timeout_reply: Any = NULL_ARRAY) -> Any:
+              timeout_reply: Any = NULL_ARRAY, denied_reply: Any = NULL_ARRAY) -> Any:
         """Park client until serve() yields a reply or timeout_s passes (0 = forever).
 
-        Inside EXEC (or a script) nothing may block: the command answers as if it timed out.
+        Inside EXEC (or a script) nothing may block: the command answers denied_reply at once
+        (BLMOVE's is a null bulk while its timeout reply is a null array, as in Redis).
         """
         if client.in_exec:
-            return timeout_reply
+            return denied_reply
         waiter = Waiter(client, keys, serve, timeout_reply)
         for key in dict.fromkeys(keys):
             self.by_key.setdefault((client.db.id, key), deque()).append(waiter)
@@ -141,6 +159,9 @@ class BlockingManager:
         client.blocked = False
         if reply.__class__ is CommandError:
             self.server.stats.count_error(reply.code)
+            served = TABLE.lookup(client.last_command.encode())
+            if served is not None:
+                served.failed_calls += 1
         client.send(reply)
         self._resume(client)
 

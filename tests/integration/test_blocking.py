@@ -445,9 +445,6 @@ def test_resp3_waiter(ember, r):
     assert waiter.outcome() == [b"k", [b"c", b"b"]]
 
 
-@pytest.mark.xfail(strict=True, reason="BlockingManager._release counts the error in errorstats but not in the "
-                                       "command's failed_calls, which Redis 7.2 increments when a woken "
-                                       "command fails")
 def test_served_error_counts_as_failed_call(ember, r):
     r.config_resetstat()
     r.hset("h", "f", "v")
