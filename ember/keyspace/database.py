@@ -196,6 +196,7 @@ class Database:
         """Delete a key whose TTL has passed (lazily on access or from the active cycle)."""
         self._remove(key)
         self.server.stats.expired_keys += 1
+        self.server.propagator.add(self.id, [b"DEL", key])
         self.modified(key)
         self.server.notifier.notify(self, "x", "expired", key)
 

@@ -21,6 +21,7 @@ from .blocking import BlockingManager
 from .dispatch import busy_reply
 from .multi import WatchRegistry
 from .notify import KeyspaceNotifier
+from .propagate import Propagator
 from .pubsub import PubSub
 from .stats import SlowlogEntry, Stats
 from .tracking import Tracking
@@ -55,6 +56,7 @@ class Server:
         self.on_stop = lambda: None  # set by the event loop runner
         self.stopping = False
         self.active_expire_enabled = True  # DEBUG SET-ACTIVE-EXPIRE 0 turns the cron cycle off
+        self.propagator = Propagator()
         self.blocking = BlockingManager(self)
         self.watches = WatchRegistry(self)
         self.pubsub = PubSub(self)

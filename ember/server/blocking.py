@@ -129,15 +129,22 @@ class BlockingManager:
                     if reply is None:
                         break
                     self._release(waiter, reply)
+                    self.server.propagator.flush()  # each served command on its own, as Redis
 
     def _retry(self, waiter: Waiter) -> Any:
         client = waiter.client
+        server = self.server
         selected, client.db = client.db, waiter.db  # serve in the db the client blocked in
+        dirty_before = server.dirty
         try:
             return waiter.serve()
         except CommandError as err:
             return err
         finally:
+            # A served waiter propagates the non-blocking form its command gave with propagate_as.
+            if server.dirty != dirty_before and client.rewritten is not None:
+                server.propagator.add_command(client, [])
+            client.rewritten = None
             client.db = selected
 
     def _timed_out(self, waiter: Waiter) -> None:

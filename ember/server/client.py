@@ -47,7 +47,7 @@ class Client:
         "user", "addr", "laddr", "created", "last_interaction", "last_command", "pending",
         "close_after_reply", "closed", "reply_mode", "no_evict", "no_touch", "monitor",
         "blocked", "out", "flags", "query_buffer", "kill_reason", "tx", "in_exec", "watched",
-        "watch_dirty", "channels", "patterns", "shard_channels", "soft_limit_since", "tracking", "parser",
+        "watch_dirty", "channels", "patterns", "shard_channels", "soft_limit_since", "tracking", "parser", "rewritten",
     )
 
     def __init__(self, server: Server, transport: asyncio.Transport | None, addr: str, laddr: str) -> None:
@@ -88,6 +88,7 @@ class Client:
         self.soft_limit_since = 0.0  # when pending output first passed the soft limit
         self.tracking: TrackingState | None = None  # CLIENT TRACKING options when on
         self.parser: RequestParser | None = None  # set by the network layer
+        self.rewritten: list[list[bytes]] | None = None  # propagate_as() of the running command
 
     # -- running commands ---------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ def server_cron(server: Server) -> None:
     period_s = 1.0 / max(server.config["hz"], 1)
     if server.active_expire_enabled:
         active_expire_cycle(server, period_s)
+        server.propagator.flush()  # the DELs of keys that expired
     server.stats.sample_ops()
     close_idle_clients(server)
 

@@ -101,6 +101,8 @@ def execute(client: Client, args: list[bytes]) -> Any:
     if blocking.pause_mode and blocking.must_pause(client, cmd):
         return blocking.hold(client, args)
     reply = call(client, cmd, args)
+    if server.propagator.pending:
+        server.propagator.flush()
     if blocking.ready:
         blocking.serve_ready()  # after the whole top-level command, as Redis's handleClientsBlockedOnKeys
     return reply
@@ -119,6 +121,7 @@ def call(client: Client, cmd: Command, args: list[bytes]) -> Any:
     """Run the handler and do the after-call bookkeeping."""
     server = client.server
     server.current_client = client
+    dirty_before = server.dirty
     start = _perf_ns()
     try:
         reply = cmd.handler(client, args)
@@ -129,6 +132,9 @@ def call(client: Client, cmd: Command, args: list[bytes]) -> Any:
         reply = CommandError(f"ERR internal error running '{cmd.name}': {exc.__class__.__name__}")
         server.stats.unexpected_error_replies += 1
     duration_us = (_perf_ns() - start) // 1000
+    if server.dirty != dirty_before and "write" in cmd.flags:
+        server.propagator.add_command(client, args)
+    client.rewritten = None
     cmd.calls += 1
     cmd.usec += duration_us
     server.stats.total_commands_processed += 1
