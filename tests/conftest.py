@@ -83,7 +83,7 @@ def start_ember(workdir: Path, *extra: str, password: str | None = None) -> Serv
     return server
 
 
-def start_redis(workdir: Path, *extra: str) -> ServerProcess:
+def start_redis(workdir: Path, *extra: str, password: str | None = None) -> ServerProcess:
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip("redis-server is not installed")
@@ -91,10 +91,12 @@ def start_redis(workdir: Path, *extra: str) -> ServerProcess:
     log_path = workdir / f"redis-{port}.log"
     args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir), "--save", "",
             "--appendonly", "no", "--enable-debug-command", "yes", *extra]
+    if password is not None:
+        args += ["--requirepass", password]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
     server = ServerProcess(port, process, workdir, log_path, args)
-    _wait_ready(server, None)
+    _wait_ready(server, password)
     return server
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..commands.table import TABLE, Command
 from ..protocol.errors import NOAUTH, CommandError, unknown_subcommand, wrong_arity
+from .client import NO_REPLY, NoReply
 
 if TYPE_CHECKING:
     from .client import Client
@@ -66,6 +67,26 @@ def resolve(args: list[bytes]) -> Command | CommandError:
 _by_sent_name: dict[bytes, Command] = {}
 
 
+# An HTTP request sent to the server (cross-protocol scripting from a browser) starts like this.
+_CROSS_PROTOCOL_MARKERS = frozenset((b"post", b"host:"))
+_last_security_warning = 0.0
+
+
+def refuse_cross_protocol(client: Client) -> NoReply:
+    """Drop the connection without a reply, as Redis does, warning at most once a minute."""
+    global _last_security_warning
+    now = time.monotonic()
+    if now - _last_security_warning > 60:
+        _last_security_warning = now
+        log.warning("Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: "
+                    "commands to Redis. This is likely due to an attacker attempting to use Cross Protocol "
+                    "Scripting to compromise your Redis instance. Connection aborted.")
+    client.out.clear()
+    client.pending.clear()
+    client.close()
+    return NO_REPLY
+
+
 # Commands that act on the transaction itself instead of being queued after MULTI.
 _TRANSACTION_CONTROL = frozenset(("exec", "discard", "multi", "watch", "quit", "reset"))
 # The only commands a RESP2 client may send while subscribed.
@@ -81,6 +102,8 @@ def execute(client: Client, args: list[bytes]) -> Any:
     client.last_interaction = _monotonic()
     cmd = resolve(args)
     if cmd.__class__ is CommandError:
+        if args[0].lower() in _CROSS_PROTOCOL_MARKERS:
+            return refuse_cross_protocol(client)
         if client.tx is not None:
             client.tx.failed = True
         server.stats.count_error(cmd.code)
