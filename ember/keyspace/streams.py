@@ -133,6 +133,8 @@ class StreamNode:
         return _LISTPACK_EMPTY_BYTES + int_element_size(self.live) + int_element_size(self.deleted) + self.body_bytes
 
     def append(self, stream_id: int, fields_values: Fields) -> None:
+        if fields_values.__class__ is not tuple:  # e.g. lists from the RDB loader
+            fields_values = tuple(fields_values)
         fields = fields_values[0::2]
         same_fields = fields == self.master_fields
         field_count = len(fields)
