@@ -402,7 +402,10 @@ NOGROUP = "NOGROUP No such key 's' or consumer group 'g' in XREADGROUP with GROU
     (lambda r: r.flushall(), NOGROUP),
     (lambda r: r.rename("s", "elsewhere"), NOGROUP),
     (lambda r: r.pipeline(transaction=True).delete("s").sadd("s", "x").execute(), WRONGTYPE),
-], ids=["deleted", "group-destroyed", "flushall", "renamed", "type-changed"])
+    (lambda r: r.swapdb(0, 9), NOGROUP),
+    (lambda r: (r.execute_command("SELECT", "9"), r.sadd("s", "x"), r.execute_command("SELECT", "0"),
+                r.swapdb(0, 9)), WRONGTYPE),
+], ids=["deleted", "group-destroyed", "flushall", "renamed", "type-changed", "swapdb-missing", "swapdb-set"])
 def test_xreadgroup_block_woken_with_error(r, ember, change, error):
     """Redis 7.2 re-runs the blocked XREADGROUP, which now fails (7.0 said 'UNBLOCKED ...')."""
     r.xgroup_create("s", "g", "$", mkstream=True)
