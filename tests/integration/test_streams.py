@@ -468,3 +468,18 @@ def test_rq_result_stream(r, ember):
     reply = waiter.join()
     assert reply[0][0] == key.encode() and reply[0][1][0][1] == [b"type", b"2", b"result", b"done"]
     assert r.xread({key: "$"}, block=10) == []
+    assert len(r.xrevrange(key, "+", "-")) == r.xlen(key)
+
+
+def test_rq_fetch_latest_waits_for_the_first_result(r, ember):
+    """Result.fetch_latest(timeout=...): XREAD BLOCK from 0-0 on a key that does not exist yet."""
+    key = "rq:results:job-2"
+    waiter = block(r, ember, "XREAD", "BLOCK", "5000", "STREAMS", key, "0-0")
+    r.xadd(key, {"type": "1", "worker_name": "w", "execution_started_at": 1700000000.25}, maxlen=10)
+    r.expire(key, 500)
+    reply = waiter.join()
+    assert reply[0][0] == key.encode()
+    assert reply[0][1][-1][1] == [b"type", b"1", b"worker_name", b"w", b"execution_started_at", b"1700000000.25"]
+    assert 0 < r.ttl(key) <= 500
+    r.xadd(key, {"type": "2"}, maxlen=10)
+    assert 0 < r.ttl(key) <= 500  # XADD keeps the key's TTL
