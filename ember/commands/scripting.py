@@ -1,4 +1,6 @@
-"""Scripting commands: EVAL EVALSHA EVAL_RO EVALSHA_RO and SCRIPT (LOAD EXISTS FLUSH KILL HELP)."""
+"""Scripting commands (Redis's eval.c): EVAL EVALSHA EVAL_RO EVALSHA_RO and SCRIPT (LOAD EXISTS
+FLUSH KILL DEBUG HELP). The engine is `ember.scripting.lua`; these handlers check arguments in
+Redis's order and hand over to it."""
 
 from __future__ import annotations
 
@@ -13,10 +15,11 @@ if TYPE_CHECKING:
 GROUP = "scripting"
 EVAL_FLAGS = "noscript skip_monitor may_replicate no_mandatory_keys stale"
 EVAL_RO_FLAGS = "noscript skip_monitor no_mandatory_keys stale readonly"
+NOSCRIPT = "NOSCRIPT No matching script. Please use EVAL."
 
 
 def script_keys(args: list[bytes]) -> list[int]:
-    """Key positions of EVAL-style commands: numkeys keys after the script/SHA argument."""
+    """Key positions of EVAL/FCALL-style commands: numkeys keys after the script argument."""
     try:
         numkeys = parse_int(args[2])
     except CommandError:
@@ -25,97 +28,131 @@ def script_keys(args: list[bytes]) -> list[int]:
 
 
 def split_keys_and_args(args: list[bytes]) -> tuple[list[bytes], list[bytes]]:
+    """KEYS and ARGV of an EVAL-style command, with Redis's numkeys errors."""
     numkeys = parse_int(args[2])
-    if numkeys < 0:
-        raise CommandError("ERR Number of keys can't be negative")
     if numkeys > len(args) - 3:
         raise CommandError("ERR Number of keys can't be greater than number of args")
+    if numkeys < 0:
+        raise CommandError("ERR Number of keys can't be negative")
     return args[3 : 3 + numkeys], args[3 + numkeys :]
 
 
-def _eval(client: Client, args: list[bytes], by_sha: bool, read_only: bool):
+def eval_generic(client: Client, args: list[bytes], by_sha: bool, read_only: bool):
+    """Redis's evalGenericCommand: EVAL compiles the body (once per SHA1), EVALSHA finds it."""
+    server = client.server
+    if server.monitors:
+        server.feed_monitors(client, args)  # before the script's own commands, as Redis does
+    engine = server.scripts
+    if by_sha and len(args[1]) != 40:
+        raise CommandError(NOSCRIPT)
     keys, argv = split_keys_and_args(args)
-    engine = client.server.scripts
     if by_sha:
         script = engine.scripts.get(args[1].lower().decode("latin-1"))
         if script is None:
-            raise CommandError("NOSCRIPT No matching script. Please use EVAL.")
+            raise CommandError(NOSCRIPT)
     else:
         script = engine.load(args[1])
-    return engine.execute(client, script, keys, argv, read_only)
+    return engine.eval(client, script, keys, argv, args, read_only)
 
 
 @command("eval", -3, flags=EVAL_FLAGS, acl="scripting", group=GROUP, since="2.6.0", get_keys=script_keys,
-         summary="Runs a Lua script on the server, atomically.")
+         summary="Executes a server-side Lua script.",
+         complexity="Depends on the script that is executed.")
 def eval_(client: Client, args: list[bytes]):
-    return _eval(client, args, by_sha=False, read_only=False)
+    return eval_generic(client, args, by_sha=False, read_only=False)
 
 
 @command("evalsha", -3, flags=EVAL_FLAGS, acl="scripting", group=GROUP, since="2.6.0", get_keys=script_keys,
-         summary="Runs a cached Lua script by its SHA1 digest.")
+         summary="Executes a server-side Lua script by SHA1 digest.",
+         complexity="Depends on the script that is executed.")
 def evalsha(client: Client, args: list[bytes]):
-    return _eval(client, args, by_sha=True, read_only=False)
+    return eval_generic(client, args, by_sha=True, read_only=False)
 
 
-@command("eval_ro", -3, flags=EVAL_RO_FLAGS, acl="scripting", group=GROUP, since="7.0.0", get_keys=script_keys,
-         summary="Runs a read-only Lua script.")
+@command("eval_ro", -3, flags=EVAL_RO_FLAGS, acl="scripting", group=GROUP, since="7.0.0",
+         get_keys=script_keys, summary="Executes a read-only server-side Lua script.",
+         complexity="Depends on the script that is executed.")
 def eval_ro(client: Client, args: list[bytes]):
-    return _eval(client, args, by_sha=False, read_only=True)
+    return eval_generic(client, args, by_sha=False, read_only=True)
 
 
-@command("evalsha_ro", -3, flags=EVAL_RO_FLAGS, acl="scripting", group=GROUP, since="7.0.0", get_keys=script_keys,
-         summary="Runs a cached read-only Lua script by its SHA1 digest.")
+@command("evalsha_ro", -3, flags=EVAL_RO_FLAGS, acl="scripting", group=GROUP, since="7.0.0",
+         get_keys=script_keys, summary="Executes a read-only server-side Lua script by SHA1 digest.",
+         complexity="Depends on the script that is executed.")
 def evalsha_ro(client: Client, args: list[bytes]):
-    return _eval(client, args, by_sha=True, read_only=True)
+    return eval_generic(client, args, by_sha=True, read_only=True)
 
 
-container("script", -2, group=GROUP, since="2.6.0", summary="Manages the Lua script cache.")
+container("script", -2, group=GROUP, since="2.6.0", summary="A container for Lua scripts management commands.")
 
 
 @command("script|load", 3, flags="noscript stale", acl="scripting", group=GROUP, since="2.6.0",
-         summary="Compiles a script into the cache without running it; returns its SHA1.")
+         summary="Loads a server-side Lua script to the script cache.",
+         complexity="O(N) with N being the length in bytes of the script body.")
 def script_load(client: Client, args: list[bytes]):
     return client.server.scripts.load(args[2]).sha.encode()
 
 
 @command("script|exists", -3, flags="noscript", acl="scripting", group=GROUP, since="2.6.0",
-         summary="Tells which of the given SHA1 digests are in the script cache.")
+         summary="Determines whether server-side Lua scripts exist in the script cache.",
+         complexity="O(N) with N being the number of scripts to check (so checking a single script is an "
+                    "O(1) operation).")
 def script_exists(client: Client, args: list[bytes]):
     scripts = client.server.scripts.scripts
+    # Redis's script dict hashes and compares SHA1s case-insensitively.
     return [int(sha.lower().decode("latin-1") in scripts) for sha in args[2:]]
 
 
 @command("script|flush", -2, flags="noscript", acl="scripting", group=GROUP, since="2.6.0",
-         summary="Empties the script cache (ASYNC or SYNC).")
+         summary="Removes all server-side Lua scripts from the script cache.",
+         complexity="O(N) with N being the number of scripts in cache")
 def script_flush(client: Client, args: list[bytes]):
-    if len(args) > 3 or (len(args) == 3 and args[2].upper() not in (b"ASYNC", b"SYNC")):
+    if len(args) > 3 or (len(args) == 3 and args[2].lower() not in (b"async", b"sync")):
         raise CommandError("ERR SCRIPT FLUSH only support SYNC|ASYNC option")
-    client.server.scripts.reset()
+    client.server.scripts.flush()
     return "OK"
 
 
 @command("script|kill", 2, flags="noscript allow_busy", acl="scripting", group=GROUP, since="2.6.0",
-         summary="Stops the running script, if it has not written anything yet.")
+         summary="Terminates a server-side Lua script during execution.", complexity="O(1)")
 def script_kill(client: Client, args: list[bytes]):
-    result = client.server.scripts.kill()
-    if isinstance(result, CommandError):
-        raise result
-    return result
+    return client.server.scripts.kill(eval_mode=True)
+
+
+@command("script|debug", 3, flags="noscript", acl="scripting", group=GROUP, since="3.2.0",
+         summary="Sets the debug mode of server-side Lua scripts.", complexity="O(1)")
+def script_debug(client: Client, args: list[bytes]):
+    mode = args[2].lower()
+    if mode == b"no":
+        return "OK"
+    if mode in (b"yes", b"sync"):
+        # Ember has no Lua debugger (LDB); refusing beats running scripts undebugged.
+        raise CommandError("ERR SCRIPT DEBUG is not supported by this server")
+    raise CommandError("ERR Use SCRIPT DEBUG YES/SYNC/NO")
+
+
+SCRIPT_HELP = (
+    "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "DEBUG (YES|SYNC|NO)",
+    "    Set the debug mode for subsequent scripts executed.",
+    "EXISTS <sha1> [<sha1> ...]",
+    "    Return information about the existence of the scripts in the script cache.",
+    "FLUSH [ASYNC|SYNC]",
+    "    Flush the Lua scripts cache. Very dangerous on replicas.",
+    "    When called without the optional mode argument, the behavior is determined by the",
+    "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+    "    * ASYNC: Asynchronously flush the scripts cache.",
+    "    * SYNC: Synchronously flush the scripts cache.",
+    "KILL",
+    "    Kill the currently executing Lua script.",
+    "LOAD <script>",
+    "    Load a script into the scripts cache without executing it.",
+    "HELP",
+    "    Prints this help.",
+)
 
 
 @command("script|help", 2, flags="loading stale", acl="scripting", group=GROUP, since="5.0.0",
-         summary="Lists the SCRIPT subcommands.")
+         summary="Returns helpful text about the different subcommands.", complexity="O(1)")
 def script_help(client: Client, args: list[bytes]):
-    return [
-        "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "EXISTS <sha1> [<sha1> ...]",
-        "    For each digest, 1 if the script is cached, else 0.",
-        "FLUSH [ASYNC|SYNC]",
-        "    Empty the script cache.",
-        "KILL",
-        "    Stop the running script if it has not written yet.",
-        "LOAD <script>",
-        "    Cache a script and return its SHA1 digest without running it.",
-        "HELP",
-        "    This text.",
-    ]
+    return list(SCRIPT_HELP)

@@ -20,15 +20,18 @@ class LibraryError(Exception):
     """Raised inside a library function: becomes the script's error, like luaL_error."""
 
 
-def install_libraries(runtime: Any) -> dict[bytes, Any]:
-    """Library name -> Lua table, for the sandbox to expose as read-only globals."""
+def install_libraries(runtime: Any, wrap: Callable[[Callable], Callable]) -> dict[bytes, Any]:
+    """Library name -> Lua table, for the sandbox to expose as read-only globals. `wrap` turns
+    each function into what Lua calls (it gives LibraryError its script position)."""
     null = runtime.eval("newproxy()")  # cjson.null: a unique userdata, as cjson's lightuserdata
-    return {
-        b"bit": runtime.table_from(_bit_library()),
-        b"cjson": runtime.table_from(_cjson_library(runtime, null)),
-        b"struct": runtime.table_from(_struct_library(runtime)),
-        b"cmsgpack": runtime.table_from(_cmsgpack_library(runtime)),
+    libraries = {
+        b"bit": _bit_library(),
+        b"cjson": _cjson_library(runtime, null),
+        b"struct": _struct_library(runtime),
+        b"cmsgpack": _cmsgpack_library(runtime),
     }
+    return {name: runtime.table_from({key: wrap(value) if callable(value) else value for key, value in lib.items()})
+            for name, lib in libraries.items()}
 
 
 # -- bit ------------------------------------------------------------------------------------
@@ -62,7 +65,7 @@ def _tohex(value: Any, digits: Any = 8) -> bytes:
     count = int(digits)
     upper = count < 0
     count = min(abs(count), 8) or 8
-    text = "%0*x" % (count, tobit(value) & ((1 << (4 * count)) - 1))
+    text = f"{tobit(value) & ((1 << (4 * count)) - 1):0{count}x}"
     return (text.upper() if upper else text).encode()
 
 
@@ -121,7 +124,7 @@ def _array_length(table: Any) -> int | None:
     """cjson's rule: a table whose keys are all positive integers is an array (of the largest
     key's length) unless it is excessively sparse; anything else is an object."""
     largest = count = 0
-    for key in table.keys():
+    for key in table:
         if not isinstance(key, (int, float)) or key < 1 or key != int(key):
             return None
         largest = max(largest, int(key))

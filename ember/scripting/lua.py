@@ -1,292 +1,570 @@
-"""The Lua engine behind EVAL/EVALSHA/SCRIPT (and FCALL): one lupa Lua 5.1 runtime per server.
+"""The Lua engine behind EVAL/EVALSHA/SCRIPT and FCALL: lupa's Lua 5.1 runtimes with Redis's
+sandbox (sandbox.lua), the `redis.*` API, and the one-script-at-a-time run state.
 
 Scripts run synchronously on the event loop, so they are atomic like Redis's. A Lua count hook
 (every 100k instructions, as Redis) watches the run time: once `busy-reply-threshold` passes,
-the hook itself reads the other clients' sockets and answers BUSY to everything but SCRIPT KILL,
-FUNCTION KILL and SHUTDOWN NOSAVE (Redis's processEventsWhileBlocked), and it stops the script
-when SCRIPT KILL arrives (unless the script already wrote: UNKILLABLE).
+the hook itself reads the other clients' sockets (`server.serve_while_busy`, Redis's
+processEventsWhileBlocked) so they get BUSY, or have SCRIPT KILL / FUNCTION KILL / SHUTDOWN NOSAVE
+run; a kill makes the hook raise the kill error on every line, so pcall can't swallow it.
 
-The sandbox (sandbox.lua) leaves Redis 7's globals: no io/os/debug/loadfile/dofile/print, and
-reading an undefined global or creating one is an error.
+`redis.call` and the other API functions are Python callables, i.e. C functions as far as Lua
+is concerned, exactly like Redis's: a Lua tail call to them keeps the script's frame, so errors
+are reported "on @user_script:<line>". They raise Python exceptions that the sandbox turns into
+what Redis's C code raises: an error table ({err=...}) or a positioned string ("user_script:1: ...").
+
+EVAL and FUNCTION each get their own runtime (`LuaSandbox`); `ScriptEngine` owns both, the EVAL
+script cache and the run in progress (SCRIPT KILL, FUNCTION KILL and FUNCTION STATS look at it).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lupa import lua51
 
 from .. import REDIS_COMPAT_VERSION
+from ..commands.table import TABLE, Command
 from ..protocol.errors import CommandError
-from .convert import lua_arg_to_bytes, lua_to_reply, reply_to_lua
+from ..server.client import Client
+from ..server.dispatch import call
+from .convert import (
+    RelayedError,
+    error_buffer,
+    lua_arg_to_bytes,
+    lua_to_reply,
+    lua_tonumber,
+    lua_type_name,
+    reply_to_lua,
+    table_fields,
+)
+from .libraries import LibraryError, install_libraries
 
 if TYPE_CHECKING:
     from ..server.app import Server
-    from ..server.client import Client
+    from .functions import FunctionLibraries
 
 log = logging.getLogger("ember")
 
 HOOK_INSTRUCTIONS = 100_000
-SHEBANG_FLAGS = frozenset({"no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys"})
+# Script flags (shebang `flags=` and register_function's `flags`), in the order Redis lists them.
+SCRIPT_FLAGS = ("no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys")
 KILLED = "ERR Script killed by user with SCRIPT KILL..."
-BUSY = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
-_LOG_LEVELS = {0: logging.DEBUG, 1: logging.INFO, 2: logging.INFO, 3: logging.WARNING}
+BUSY_EVAL = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+BUSY_FUNCTION = "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+NOTBUSY = "NOTBUSY No scripts in execution right now."
+UNKILLABLE = ("UNKILLABLE Sorry the script already executed write commands against the dataset. You can "
+              "either wait the script termination or kill the server in a hard way using the SHUTDOWN "
+              "NOSAVE command.")
+WRITE_FLAG_ON_RO = "ERR Can not execute a script with write flag using *_ro command."
+_LOG_LEVELS = (logging.DEBUG, logging.INFO, logging.INFO, logging.WARNING)
+_VERBOSITY = {"debug": 0, "verbose": 1, "notice": 2, "warning": 3, "nothing": 4}
+_SANDBOX = (Path(__file__).with_name("sandbox.lua")).read_bytes()
 
 
 def sha1hex(body: bytes) -> str:
     return hashlib.sha1(body).hexdigest()
 
 
-def _version_num(version: str) -> int:
+def version_num(version: str) -> int:
     major, minor, patch = (int(part) for part in version.split("."))
     return (major << 16) | (minor << 8) | patch
 
 
-@dataclass
-class Script:
-    sha: str
-    body: bytes
-    function: Any
-    flags: frozenset[str]  # shebang flags; None-shebang scripts may write
+class ScriptError(Exception):
+    """Raised by a redis.* API function: the script fails with the error table {err=text}.
+    `relayed` marks an error a command already replied (and counted in the error stats)."""
+
+    def __init__(self, text: str | bytes, relayed: bool = False) -> None:
+        super().__init__(text)
+        self.text = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
+        self.relayed = relayed
 
 
-@dataclass
+class PositionedError(Exception):
+    """A luaL_error-style error: a string that already carries the caller's position."""
+
+    def __init__(self, text: bytes) -> None:
+        super().__init__(text)
+        self.text = text
+
+
 class Run:
-    """The script being executed: who runs it and what it has done so far."""
+    """The script being executed: who runs it, how, and what it has done so far."""
 
-    caller: Client
-    sha: str
-    read_only: bool
-    started: float
-    resp: int = 2
-    wrote: bool = False
-    kill: str = ""
-    busy: bool = False
+    __slots__ = ("caller", "name", "args", "eval_mode", "read_only", "started", "resp", "wrote",
+                 "killed", "timed_out")
+
+    def __init__(self, caller: Client, name: str, args: list[bytes], eval_mode: bool, read_only: bool) -> None:
+        self.caller = caller
+        self.name = name  # the SHA1 for EVAL, the function name for FCALL
+        self.args = args  # the command that runs it (FUNCTION STATS shows it)
+        self.eval_mode = eval_mode
+        self.read_only = read_only
+        self.started = time.monotonic()
+        self.resp = 2  # redis.setresp
+        self.wrote = False  # a write command was called: SCRIPT KILL can't stop it any more
+        self.killed = False
+        self.timed_out = False  # past busy-reply-threshold: other clients are being served BUSY
+
+    def duration_ms(self) -> int:
+        return int((time.monotonic() - self.started) * 1000)
+
+
+class Lrand48:
+    """Redis's math.random source (rand.c): the 48-bit drand48 generator, seeded with
+    math.randomseed, so a seeded script gets the same numbers as on Redis on any platform."""
+
+    MAX = 2**31 - 1
+
+    def __init__(self) -> None:
+        self.state = 0x1234ABCD330E
+
+    def seed(self, value: int) -> None:
+        self.state = ((value & 0xFFFFFFFF) << 16) | 0x330E
+
+    def next(self) -> int:
+        self.state = (0x5DEECE66D * self.state + 0xB) & 0xFFFFFFFFFFFF
+        return self.state >> 17
+
+    def uniform(self) -> float:
+        return (self.next() % self.MAX) / self.MAX
+
+
+class LuaSandbox:
+    """One Lua runtime with Redis's sandbox and API, in "eval" or "function" mode."""
+
+    def __init__(self, engine: ScriptEngine, mode: str, extra_api: dict[bytes, Callable] | None = None) -> None:
+        self.engine = engine
+        self.server = engine.server
+        # No Python attribute is reachable from Lua: Python callables are opaque to scripts.
+        self.runtime = lua51.LuaRuntime(unpack_returned_tuples=True, encoding=None, register_eval=False,
+                                        register_builtins=False, attribute_filter=_deny_attributes)
+        self.table_from = self.runtime.table_from
+        self._commands: dict[bytes, Command] = {}
+        bootstrap = self.runtime.execute(b"return loadstring(...)", _SANDBOX, b"=sandbox")
+        api = {
+            b"call": self._redis_call,
+            b"pcall": self._redis_pcall,
+            b"error_reply": self._error_reply,
+            b"status_reply": self._status_reply,
+            b"sha1hex": self._sha1hex,
+            b"log": self._log,
+            b"setresp": self._setresp,
+            b"set_repl": self._set_repl,
+            b"acl_check_cmd": self._acl_check_cmd,
+            b"random": self._random,
+            b"randomseed": self._randomseed,
+            b"check": self._check_busy,
+            b"error_value": self._error_value,
+            b"version": REDIS_COMPAT_VERSION.encode(),
+            b"version_num": version_num(REDIS_COMPAT_VERSION),
+        }
+        api.update(extra_api or {})
+        api[b"libraries"] = self.table_from(install_libraries(self.runtime, self._positioned))
+        self.helpers = bootstrap(self.table_from(api), mode.encode())
+        self._where = self.helpers.where
+        self._run = self.helpers.run
+
+    # -- compiling and running ----------------------------------------------------------------
+
+    def compile(self, source: bytes, chunkname: bytes) -> tuple[Any, bytes]:
+        """(function, b"") or (None, Lua's compile error)."""
+        result = self.helpers.compile(source, chunkname)
+        if isinstance(result, tuple):
+            return result[0], result[1] if result[0] is None else b""
+        return result, b""
+
+    def run(self, run: Run, function: Any, keys: Sequence[bytes], argv: Sequence[bytes]) -> Any:
+        """Run function (a compiled script, or a registered function) and return its reply."""
+        engine = self.engine
+        engine.run = run
+        hook = HOOK_INSTRUCTIONS if self.server.config["busy-reply-threshold"] > 0 else 0
+        try:
+            ok, value = self._run(function, hook, len(keys), *keys, *argv)
+        finally:
+            engine.run = None
+        if not ok:
+            return self._script_error(value, run.name)
+        try:
+            return lua_to_reply(value, run.resp)
+        except RecursionError:
+            return CommandError("ERR reached lua stack limit")
+
+    def _script_error(self, error: Any, name: str) -> CommandError:
+        """Redis's text: '<err> script: <name>, on <source>:<line>.' (no position when unknown)."""
+        if lua51.lua_type(error) != "table":
+            detail = error.decode("utf-8", "replace") if isinstance(error, bytes) else "execution failure"
+            return CommandError(f"ERR Error running script {name}, {detail[:100]}")
+        fields = table_fields(error)
+        text = _lua_string(fields.get(b"err"))
+        if text is None:
+            text = b"ERR unknown error"  # error({}): Redis 7.2 crashes here; Ember answers
+        source, line = _lua_string(fields.get(b"source")), _lua_string(fields.get(b"line"))
+        if source is not None and line is not None:
+            text += b" script: %s, on %s:%s." % (name.encode(), source, line)
+        message = text.decode("utf-8", "surrogateescape")
+        return RelayedError(message) if fields.get(b"ignore_error_stats_update") is True else CommandError(message)
+
+    def where(self) -> bytes:
+        """luaL_where for the Lua code calling the running Python function ("user_script:1: ")."""
+        return self._where()
+
+    def _positioned(self, function: Callable) -> Callable:
+        """A library function whose LibraryError becomes a positioned Lua error, as luaL_error."""
+        where = self.where
+
+        def library_function(*args: Any) -> Any:
+            try:
+                return function(*args)
+            except LibraryError as err:
+                raise PositionedError(where() + str(err).encode("utf-8", "surrogateescape")) from None
+
+        return library_function
+
+    # -- redis.call / redis.pcall ----------------------------------------------------------------
+
+    def _redis_call(self, *lua_args: Any) -> Any:
+        reply = self._command(lua_args)
+        if reply.__class__ is CommandError:
+            raise ScriptError(reply.message, relayed=True)
+        return reply_to_lua(self.runtime, reply, self.engine.run.resp)
+
+    def _redis_pcall(self, *lua_args: Any) -> Any:
+        try:
+            reply = self._command(lua_args)
+        except ScriptError as err:
+            return self.error_table(err.text)
+        if reply.__class__ is CommandError:
+            return self.error_table(reply.message.encode("utf-8", "surrogateescape"), relayed=True)
+        return reply_to_lua(self.runtime, reply, self.engine.run.resp)
+
+    def _command(self, lua_args: tuple) -> Any:
+        """Run one command for the script (Redis's scriptCall): its reply, or ScriptError when
+        the command may not run."""
+        engine = self.engine
+        run = engine.run
+        if run is None:
+            raise ScriptError("ERR redis.call/pcall can only be called inside a script invocation")
+        args = command_args(lua_args)
+        cmd = self._lookup(args)
+        if cmd is None:
+            raise ScriptError("ERR Unknown Redis command called from script")
+        arity = cmd.arity
+        if (len(args) != arity) if arity >= 0 else (len(args) < -arity):
+            raise ScriptError("ERR Wrong number of args calling Redis command from script")
+        flags = cmd.flags
+        if "noscript" in flags:
+            raise ScriptError("ERR This Redis command is not allowed from script")
+        if "write" in flags:
+            if run.read_only:
+                raise ScriptError("ERR Write commands are not allowed from read-only scripts.")
+            run.wrote = True
+        client = engine.script_client
+        client.resp = run.resp
+        reply = call(client, cmd, args)
+        engine.server.current_client = run.caller
+        return reply
+
+    def _lookup(self, args: list[bytes]) -> Command | None:
+        """Redis's lookupCommand: an unknown subcommand is an unknown command."""
+        cmd = self._commands.get(args[0])
+        if cmd is None:
+            cmd = TABLE.lookup(args[0])
+            if cmd is None:
+                return None
+            if len(self._commands) < 1024:
+                self._commands[args[0]] = cmd
+        if cmd.subcommands and len(args) > 1:
+            return cmd.subcommands.get(args[1].lower())
+        return cmd
+
+    def error_table(self, text: bytes, relayed: bool = False) -> Any:
+        fields: dict[bytes, Any] = {b"err": text}
+        if relayed:
+            fields[b"ignore_error_stats_update"] = True
+        return self.table_from(fields)
+
+    def _error_value(self, error: Any) -> Any:
+        """The Lua value a Python exception raised into Lua stands for (sandbox `normalize`)."""
+        if isinstance(error, ScriptError):
+            return self.error_table(error.text, error.relayed)
+        if isinstance(error, PositionedError):
+            return error.text
+        if isinstance(error, BaseException):
+            log.error("Unexpected error in a Lua API function: %r", error)
+            return f"internal error: {error!r}".encode("utf-8", "replace")
+        return str(error).encode("utf-8", "replace")
+
+    # -- the other redis.* functions --------------------------------------------------------------
+
+    def _error_reply(self, *args: Any) -> Any:
+        if len(args) != 1 or args[0].__class__ is not bytes:
+            return self.error_table(b"ERR wrong number or type of arguments")
+        text = args[0]
+        return self.error_table(error_buffer(text if text.startswith(b"-") else b"-" + text))
+
+    def _status_reply(self, *args: Any) -> Any:
+        if len(args) != 1 or args[0].__class__ is not bytes:
+            return self.error_table(b"ERR wrong number or type of arguments")
+        return self.table_from({b"ok": args[0]})
+
+    @staticmethod
+    def _sha1hex(*args: Any) -> bytes:
+        if len(args) != 1:
+            raise ScriptError("ERR wrong number of arguments")
+        return sha1hex(_lua_string(args[0]) or b"").encode()
+
+    def _log(self, *args: Any) -> None:
+        if len(args) < 2:
+            raise ScriptError("ERR redis.log() requires two arguments or more.")
+        level = lua_tonumber(args[0])
+        if level is None:
+            raise ScriptError("ERR First argument must be a number (log level).")
+        level = int(level)
+        if not 0 <= level <= 3:
+            raise ScriptError("ERR Invalid debug level.")
+        if level < _VERBOSITY.get(self.server.config["loglevel"], 2):
+            return
+        parts = [text for text in map(_lua_string, args[1:]) if text is not None]
+        log.log(_LOG_LEVELS[level], "%s", b" ".join(parts).decode("utf-8", "replace"))
+
+    def _setresp(self, *args: Any) -> None:
+        run = self._current_run("redis.setresp")
+        if len(args) != 1:
+            raise ScriptError("ERR redis.setresp() requires one argument.")
+        resp = int(lua_tonumber(args[0]) or 0)
+        if resp not in (2, 3):
+            raise ScriptError("ERR RESP version must be 2 or 3.")
+        run.resp = resp
+
+    def _set_repl(self, *args: Any) -> None:
+        self._current_run("redis.set_repl")
+        if len(args) != 1:
+            raise ScriptError("ERR redis.set_repl() requires two arguments.")
+        if int(lua_tonumber(args[0]) or 0) & ~3:
+            raise ScriptError("ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.")
+        # Ember has no replicas and no AOF propagation from scripts yet: nothing to switch.
+
+    def _acl_check_cmd(self, *lua_args: Any) -> bool:
+        self._current_run("redis.acl_check_cmd")
+        args = command_args(lua_args)
+        if self._lookup(args) is None:
+            raise ScriptError("ERR Invalid command passed to redis.acl_check_cmd()")
+        return True  # every user may run every command until Ember has ACLs
+
+    def _current_run(self, api_name: str) -> Run:
+        run = self.engine.run
+        if run is None:
+            raise ScriptError(f"ERR {api_name} can only be called inside a script invocation")
+        return run
+
+    # -- math.random / math.randomseed (Redis's replacements) -------------------------------------
+
+    def _random(self, *args: Any) -> float | int:
+        value = self.engine.random.uniform()
+        if not args:
+            return value
+        if len(args) == 1:
+            upper = self._check_int(args, 1, "random")
+            if upper < 1:
+                raise self.argument_error(1, "random", "interval is empty")
+            return math.floor(value * upper) + 1
+        if len(args) == 2:
+            lower, upper = self._check_int(args, 1, "random"), self._check_int(args, 2, "random")
+            if lower > upper:
+                raise self.argument_error(2, "random", "interval is empty")
+            return math.floor(value * (upper - lower + 1)) + lower
+        raise PositionedError(self.where() + b"wrong number of arguments")
+
+    def _randomseed(self, *args: Any) -> None:
+        self.engine.random.seed(self._check_int(args, 1, "randomseed"))
+
+    def _check_int(self, args: tuple, position: int, function: str) -> int:
+        """luaL_checkint: a number (or numeric string), truncated to an int."""
+        value = lua_tonumber(args[position - 1]) if len(args) >= position else None
+        if value is None:
+            got = lua_type_name(args[position - 1]) if len(args) >= position else "no value"
+            raise self.argument_error(position, function, f"number expected, got {got}")
+        return int(value) if math.isfinite(value) else -(2**31)
+
+    def argument_error(self, position: int, function: str, message: str) -> PositionedError:
+        """luaL_argerror: "user_script:1: bad argument #1 to 'f' (message)"."""
+        return PositionedError(self.where() + f"bad argument #{position} to '{function}' ({message})".encode())
+
+    # -- time limit, BUSY and SCRIPT KILL ----------------------------------------------------------
+
+    def _check_busy(self) -> bytes | None:
+        """The count hook: past busy-reply-threshold, serve the other clients; returns the
+        error text that stops the script once it is killed (or the server is shutting down)."""
+        engine = self.engine
+        run = engine.run
+        if run is None:
+            return None
+        server = self.server
+        if not run.timed_out:
+            elapsed = run.duration_ms()
+            if elapsed < server.config["busy-reply-threshold"]:
+                return None
+            run.timed_out = True
+            log.warning("Slow script detected: still in execution after %d milliseconds. You can try killing "
+                        "the script using the %s command. Script name is: %s.", elapsed,
+                        "SCRIPT KILL" if run.eval_mode else "FUNCTION KILL", run.name)
+        server.serve_while_busy(run.caller)
+        if run.killed or server.stopping:
+            log.warning("Lua script killed by user with SCRIPT KILL.")
+            return KILLED.encode()
+        return None
+
+
+def _deny_attributes(obj: Any, name: Any, is_setting: bool) -> Any:
+    raise AttributeError("access to Python attributes is not allowed from Lua")
+
+
+def _lua_string(value: Any) -> bytes | None:
+    """lua_tolstring: strings as they are, numbers as Lua prints them, anything else None."""
+    cls = value.__class__
+    if cls is bytes:
+        return value
+    if cls is int:
+        return b"%d" % value
+    if cls is float:
+        return b"%.14g" % value
+    return None
+
+
+def command_args(lua_args: tuple) -> list[bytes]:
+    """redis.call's arguments as the bytes Redis passes (luaArgsToRedisArgv)."""
+    if not lua_args:
+        raise ScriptError("ERR Please specify at least one argument for this redis lib call")
+    args = []
+    for value in lua_args:
+        arg = value if value.__class__ is bytes else lua_arg_to_bytes(value)
+        if arg is None:
+            raise ScriptError("ERR Lua redis lib command arguments must be strings or integers")
+        args.append(arg)
+    return args
+
+
+class Script:
+    """A cached EVAL script: its compiled function and shebang flags."""
+
+    __slots__ = ("sha", "body", "function", "flags", "shebang")
+
+    def __init__(self, sha: str, body: bytes, function: Any, flags: frozenset[str], shebang: bool) -> None:
+        self.sha = sha
+        self.body = body
+        self.function = function
+        self.flags = flags
+        self.shebang = shebang  # False: Redis's "eval compatibility mode" (flags don't apply)
+
+
+def parse_shebang(body: bytes) -> tuple[frozenset[str], bool, bytes]:
+    """(flags, has_shebang, code to compile) of an EVAL body; the shebang line's newline is
+    kept so line numbers match the script's. Raises Redis's errors for bad shebangs."""
+    if not body.startswith(b"#!"):
+        return frozenset(), False, body
+    end = body.find(b"\n")
+    if end < 0:
+        raise CommandError("ERR Invalid script shebang")
+    parts = body[:end].split()  # sdssplitargs: any run of whitespace separates
+    if parts[0] != b"#!lua":
+        raise CommandError(f"ERR Unexpected engine in script shebang: {parts[0].decode('utf-8', 'replace')}")
+    flags: set[str] = set()
+    for part in parts[1:]:
+        text = part.decode("utf-8", "replace")
+        if not text.startswith("flags="):
+            raise CommandError(f"ERR Unknown lua shebang option: {text}")
+        flags.update(parse_flag_list(text[len("flags="):]))
+    return frozenset(flags), True, body[end:]
+
+
+def parse_flag_list(text: str) -> list[str]:
+    if not text:
+        return []
+    flags = text.split(",")
+    for flag in flags:
+        if flag not in SCRIPT_FLAGS:
+            raise CommandError(f"ERR Unexpected flag in script shebang: {flag}")
+    return flags
 
 
 class ScriptEngine:
+    """Server-wide scripting state: the EVAL script cache and runtime, the function libraries
+    (`functions`), and the script running now (only one at a time, as in Redis)."""
+
     def __init__(self, server: Server) -> None:
-        from ..server.client import Client
+        from .functions import FunctionLibraries
 
         self.server = server
-        self.scripts: dict[str, Script] = {}
         self.run: Run | None = None
-        self.kill_requested = False
-        # The fake client commands from scripts run as (Redis's script client).
-        self.script_client = Client(server, None, "", "")
+        self.random = Lrand48()
+        # The fake client commands from scripts run as (Redis's lua client): never blocks.
+        self.script_client = Client(server, None, "lua", "")
         self.script_client.in_exec = True
-        self.runtime = lua51.LuaRuntime(unpack_returned_tuples=True, encoding=None,
-                                        register_eval=False, register_builtins=False)
-        self.helpers = self._bootstrap()
+        self.scripts: dict[str, Script] = {}
+        self.sandbox = LuaSandbox(self, "eval")
+        self.functions: FunctionLibraries = FunctionLibraries(self)
+        # persistence/rdb.py saves and loads libraries through `server.functions`.
+        server.functions = self.functions
 
-    # -- runtime set-up -----------------------------------------------------------------------
-
-    def _bootstrap(self) -> Any:
-        from .libraries import install_libraries
-
-        py = self.runtime.table_from({
-            b"call": self._redis_call,
-            b"error_reply": self._error_reply,
-            b"sha1hex": lambda body: sha1hex(_as_bytes(body)).encode(),
-            b"log": self._log,
-            b"setresp": self._setresp,
-            b"set_repl": lambda *_args: None,
-            b"acl_check_cmd": self._acl_check_cmd,
-            b"version": REDIS_COMPAT_VERSION.encode(),
-            b"version_num": _version_num(REDIS_COMPAT_VERSION),
-            b"libraries": self.runtime.table_from(install_libraries(self.runtime)),
-        })
-        source = (Path(__file__).with_name("sandbox.lua")).read_bytes()
-        bootstrap = self.runtime.execute(b"return loadstring(...)", source, b"=sandbox")
-        return bootstrap(py)
-
-    def reset(self) -> None:
-        """SCRIPT FLUSH: forget every script and start from a fresh runtime."""
-        self.scripts.clear()
-        self.runtime = lua51.LuaRuntime(unpack_returned_tuples=True, encoding=None,
-                                        register_eval=False, register_builtins=False)
-        self.helpers = self._bootstrap()
-
-    # -- compiling ----------------------------------------------------------------------------
+    # -- the EVAL script cache ------------------------------------------------------------------
 
     def load(self, body: bytes) -> Script:
-        """Compile body (once per SHA1) or raise Redis's compile error."""
+        """The cached script for body, compiled on first sight (Redis's luaCreateFunction)."""
         sha = sha1hex(body)
         script = self.scripts.get(sha)
         if script is not None:
             return script
-        flags, code = parse_shebang(body)
-        compiled = self.helpers.compile(code, b"@user_script")
-        function = compiled[0] if isinstance(compiled, tuple) else compiled
+        flags, shebang, code = parse_shebang(body)
+        function, error = self.sandbox.compile(code, b"@user_script")
         if function is None:
-            message = compiled[1].decode("utf-8", "replace") if isinstance(compiled, tuple) else "?"
-            raise CommandError(f"ERR Error compiling script (new function): {message}")
-        script = Script(sha, body, function, flags)
-        self.scripts[sha] = script
+            raise CommandError(f"ERR Error compiling script (new function): {error.decode('utf-8', 'replace')}")
+        script = self.scripts[sha] = Script(sha, body, function, flags, shebang)
         return script
 
-    # -- running ------------------------------------------------------------------------------
+    def flush(self) -> None:
+        """SCRIPT FLUSH: forget every script and start again from a fresh runtime."""
+        self.scripts = {}
+        self.sandbox = LuaSandbox(self, "eval")
 
-    def execute(self, client: Client, script: Script, keys: list[bytes], argv: list[bytes],
-                read_only: bool) -> Any:
-        if self.run is not None:
-            raise CommandError("ERR Script execution is not allowed from within a script")  # noscript guards this
-        read_only = read_only or "no-writes" in script.flags
-        run = self.run = Run(client, script.sha, read_only, time.monotonic())
-        script_client = self.script_client
-        script_client.db = client.db
-        self.kill_requested = False
-        self.helpers.set_hook(self._hook, HOOK_INSTRUCTIONS)
-        try:
-            result = self.helpers.run(script.function, self.runtime.table_from(keys),
-                                      self.runtime.table_from(argv))
-        finally:
-            self.helpers.clear_hook()
-            self.run = None
-        ok, value = (result[0], result[1] if len(result) > 1 else None) if isinstance(result, tuple) else (result, None)
-        if not ok:
-            return self._script_error(value, script.sha)
-        return lua_to_reply(value, run.resp)
+    def eval(self, caller: Client, script: Script, keys: list[bytes], argv: list[bytes], args: list[bytes],
+             read_only_command: bool) -> Any:
+        run = self.prepare(caller, script.sha, args, script.flags if script.shebang else None,
+                           read_only_command, eval_mode=True)
+        return self.sandbox.run(run, script.function, keys, argv)
 
-    def _script_error(self, error: Any, sha: str) -> CommandError:
-        """Redis's form: '<error> script: <sha>, on @user_script:<line>.'"""
-        if lua51.lua_type(error) != "table":
-            return CommandError(f"ERR {error!r} script: {sha}")
-        text = (error[b"err"] or b"").decode("utf-8", "surrogateescape")
-        if error[b"lua_error"]:
-            text = "ERR " + text
-        source = (error[b"source"] or b"@user_script").decode("utf-8", "replace")
-        line = error[b"line"]
-        location = f", on {source}:{line}." if line is not None else "."
-        return CommandError(f"{text} script: {sha}{location}")
+    # -- running ---------------------------------------------------------------------------------
 
-    def _redis_call(self, *lua_args: Any) -> tuple[Any, bool]:
-        """redis.call/pcall body: (reply, failed). Errors are {err=...} tables."""
-        from ..server.dispatch import call, resolve
-
-        run = self.run
-        runtime = self.runtime
-        if not lua_args:
-            return self._error_table("ERR Please specify at least one argument for this redis lib call"), True
-        args = []
-        for value in lua_args:
-            arg = lua_arg_to_bytes(value)
-            if arg is None:
-                return self._error_table("ERR Lua redis lib command arguments must be strings or integers"), True
-            args.append(arg)
-        cmd = resolve(args)
-        if cmd.__class__ is CommandError:
-            if cmd.message.startswith("ERR unknown command"):
-                cmd = CommandError("ERR Unknown Redis command called from script")
-            return self._error_table(cmd.message), True
-        if "noscript" in cmd.flags:
-            return self._error_table("ERR This Redis command is not allowed from script"), True
-        if "write" in cmd.flags:
-            if run.read_only:
-                return self._error_table("ERR Write commands are not allowed from read-only scripts."), True
-            run.wrote = True
+    def prepare(self, caller: Client, name: str, args: list[bytes], flags: frozenset[str] | None,
+                read_only_command: bool, eval_mode: bool) -> Run:
+        """Redis's scriptPrepareForRun: refuse what the flags forbid, then set up the run.
+        flags is None for EVAL scripts without a shebang (no flags apply)."""
+        if flags is not None and "no-writes" not in flags and read_only_command:
+            raise CommandError(WRITE_FLAG_ON_RO)
+        read_only = read_only_command or (flags is not None and "no-writes" in flags)
         client = self.script_client
-        client.resp = run.resp
-        reply = call(client, cmd, args)
-        self.server.current_client = run.caller
-        converted = reply_to_lua(runtime, reply, run.resp)
-        return converted, reply.__class__ is CommandError
+        client.db = caller.db
+        return Run(caller, name, args, eval_mode, read_only)
 
-    def _error_table(self, message: str) -> Any:
-        return self.runtime.table_from({b"err": message.encode("utf-8", "surrogateescape")})
+    def busy_error(self) -> CommandError:
+        """What other clients get while a script is past busy-reply-threshold."""
+        run = self.run
+        return CommandError(BUSY_FUNCTION if run is not None and not run.eval_mode else BUSY_EVAL)
 
-    def _error_reply(self, message: Any) -> Any:
-        """redis.error_reply: 'CODE text' (with or without '-') keeps its code; a single word
-        becomes 'ERR word'."""
-        body = _as_bytes(message).removeprefix(b"-")
-        if b" " not in body:
-            body = b"ERR " + body
-        return self.runtime.table_from({b"err": body})
-
-    def _log(self, level: Any, *parts: Any) -> None:
-        if not parts:
-            raise CommandError("ERR redis.log() requires two arguments or more.")
-        message = b" ".join(_as_bytes(part) for part in parts).decode("utf-8", "replace")
-        log.log(_LOG_LEVELS.get(int(level), logging.INFO), "%s", message)
-
-    def _setresp(self, version: Any) -> None:
-        if version not in (2, 3):
-            raise _LuaRaise("ERR RESP version must be 2 or 3.")
-        self.run.resp = int(version)
-
-    def _acl_check_cmd(self, *lua_args: Any) -> bool:
-        from ..server.dispatch import resolve
-
-        args = [lua_arg_to_bytes(value) or b"" for value in lua_args]
-        if not args or resolve(args).__class__ is CommandError:
-            raise _LuaRaise("ERR Invalid command passed to redis.acl_check_cmd()")
-        return True
-
-    # -- time limit, BUSY and SCRIPT KILL ----------------------------------------------------
-
-    def _hook(self) -> bytes | None:
-        """Called every HOOK_INSTRUCTIONS; returns an error text to stop the script."""
+    def kill(self, eval_mode: bool) -> str:
+        """SCRIPT KILL (eval_mode) or FUNCTION KILL, reached through serve_while_busy."""
         run = self.run
         if run is None:
-            return None
-        threshold_ms = self.server.config["busy-reply-threshold"]
-        if not run.busy and threshold_ms and (time.monotonic() - run.started) * 1000 >= threshold_ms:
-            run.busy = True
-            log.warning("Slow script detected: still in execution after %d milliseconds. "
-                        "You can try killing the script using the SCRIPT KILL command. Script SHA1 is: %s",
-                        int((time.monotonic() - run.started) * 1000), run.sha)
-        if run.busy:
-            self.server.serve_while_busy(run.caller)
-        if self.kill_requested or self.server.stopping:
-            return KILLED.encode()
-        return None
-
-    def kill(self) -> CommandError | str:
-        """SCRIPT KILL from another client (reached through serve_while_busy)."""
-        run = self.run
-        if run is None:
-            return CommandError("NOTBUSY No scripts in execution right now.")
+            raise CommandError(NOTBUSY)
         if run.wrote:
-            return CommandError(
-                "UNKILLABLE Sorry the script already executed write commands against the dataset. "
-                "You can either wait the script termination or kill the server in a hard way using "
-                "the SHUTDOWN NOSAVE command.")
-        self.kill_requested = True
+            raise CommandError(UNKILLABLE)
+        if run.eval_mode != eval_mode:
+            raise CommandError(BUSY_EVAL if run.eval_mode else BUSY_FUNCTION)
+        run.killed = True
         return "OK"
-
-
-class _LuaRaise(Exception):
-    """Raised by a Python API function to fail the script with this error text."""
-
-
-def parse_shebang(body: bytes) -> tuple[frozenset[str], bytes]:
-    """Flags of a '#!lua flags=a,b' first line, and the code to compile (line numbers kept)."""
-    if not body.startswith(b"#!"):
-        return frozenset(), body
-    line, newline, rest = body.partition(b"\n")
-    words = line[2:].decode("utf-8", "replace").split()
-    if not words or words[0] != "lua":
-        engine = words[0] if words else ""
-        raise CommandError(f"ERR Could not find scripting engine '{engine}'")
-    flags: set[str] = set()
-    for word in words[1:]:
-        if not word.startswith("flags="):
-            raise CommandError(f"ERR Unknown lua shebang option: {word}")
-        for flag in filter(None, word[len("flags="):].split(",")):
-            if flag not in SHEBANG_FLAGS:
-                raise CommandError(f"ERR Unexpected flag in script shebang: {flag}")
-            flags.add(flag)
-    return frozenset(flags), b"--" + newline + rest if newline else b""
-
-
-def _as_bytes(value: Any) -> bytes:
-    if isinstance(value, bytes):
-        return value
-    converted = lua_arg_to_bytes(value)
-    return converted if converted is not None else str(value).encode()
-

@@ -1,107 +1,281 @@
--- Ember's Lua sandbox, run once per runtime. It receives the Python side (`py`), builds the
--- `redis` table, removes what scripts must not reach, protects globals, and returns the private
--- helpers the engine needs (debug is kept only as an upvalue here).
-local py = ...
-local debug_getinfo, debug_sethook, debug_traceback = debug.getinfo, debug.sethook, debug.traceback
--- lupa's own error handler fetches debug.traceback from C; it must keep working after `debug`
--- is gone for scripts, or an error inside that handler would abort the process.
-local lupa_debug = {traceback = debug_traceback}
-local rawset, setmetatable, type, error, xpcall, tostring = rawset, setmetatable, type, error, xpcall, tostring
-local loadstring = loadstring
+-- Ember's Lua sandbox: run once per runtime (one for EVAL, one for FUNCTION). It receives the
+-- Python side (`py`) and the mode ("eval" or "function"), builds the environment scripts see and
+-- returns the private helpers the engine drives them with.
+--
+-- Scripts never see this runtime's real globals: every script function runs with `env`, an empty
+-- proxy whose reads fall through to `globals` (the names Redis 7 leaves to scripts) and whose
+-- writes fail, as Redis's read-only globals do. Library tables (string, math, redis, cjson...)
+-- are read-only proxies too, and the builtins that could reach past a proxy (rawset, rawget,
+-- next, pairs, ipairs, setmetatable, loadstring, load) see through or refuse as Redis's do.
+local py, mode = ...
 
--- Source and line of the nearest script frame from `level` up (C frames such as error() and
--- this sandbox's own frames skipped).
-local function where(level)
-  for lvl = level + 1, level + 12 do
-    local info = debug_getinfo(lvl, "Sl")
-    if info == nil then return nil end
-    if info.what ~= "C" and info.source ~= "=sandbox" then return info.source, info.currentline end
-  end
+local debug_getinfo, debug_sethook = debug.getinfo, debug.sethook
+local type, error, tostring, select, unpack = type, error, tostring, select, unpack
+local rawget, rawset, rawequal, next, pairs, ipairs = rawget, rawset, rawequal, next, pairs, ipairs
+local setmetatable, getmetatable, setfenv = setmetatable, getmetatable, setfenv
+local raw_pcall, raw_xpcall, raw_loadstring, raw_load = pcall, xpcall, loadstring, load
+local coroutine_resume = coroutine.resume
+local concat, byte = table.concat, string.byte
+
+local READONLY = "Attempt to modify a readonly table"
+
+-- proxy -> the table it protects.
+local real_of = setmetatable({}, {__mode = "k"})
+
+local function refuse_write() error(READONLY, 2) end
+
+local function readonly(real)
+  local proxy = {}
+  real_of[proxy] = real
+  return setmetatable(proxy, {__index = real, __newindex = refuse_write, __metatable = false})
 end
 
--- redis.call raises the error table; redis.pcall returns it.
-local function call(...)
-  local reply, failed = py.call(...)
-  if failed then
-    local source, line = where(3)
-    reply.source, reply.line = source, line
-    error(reply, 0)
-  end
-  return reply
+local function missing_global(_, name)
+  error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
 end
 
-local redis = {
-  call = call,
-  pcall = function(...) return (py.call(...)) end,
-  error_reply = py.error_reply,
-  status_reply = function(text) return {ok = text} end,
-  sha1hex = py.sha1hex,
-  log = py.log,
-  setresp = py.setresp,
-  set_repl = py.set_repl,
-  replicate_commands = function() return true end,
-  breakpoint = function() return false end,
-  debug = function() end,
-  acl_check_cmd = py.acl_check_cmd,
-  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
-  REPL_NONE = 0, REPL_AOF = 1, REPL_SLAVE = 2, REPL_REPLICA = 2, REPL_ALL = 3,
-  REDIS_VERSION = py.version, REDIS_VERSION_NUM = py.version_num,
-}
-rawset(_G, "redis", redis)
-for name, lib in pairs(py.libraries) do rawset(_G, name, lib) end
-
-local removed = {"io", "os", "debug", "print", "dofile", "loadfile", "setfenv", "getfenv",
-                 "newproxy", "module", "require", "package", "python"}
-for _, name in ipairs(removed) do rawset(_G, name, nil) end
-
--- Library tables become read-only proxies, as in Redis where scripts can't change them.
-local function readonly(tbl)
-  return setmetatable({}, {
-    __index = tbl,
-    __newindex = function() error("Attempt to modify a readonly table", 2) end,
-    __metatable = false,
-  })
+local function copy(source, names)
+  local out = {}
+  for _, name in ipairs(names) do out[name] = source[name] end
+  return out
 end
-for _, name in ipairs({"string", "math", "table", "coroutine", "redis", "bit", "cjson", "cmsgpack", "struct"}) do
-  if rawget(_G, name) then rawset(_G, name, readonly(rawget(_G, name))) end
-end
-setmetatable(_G, {
-  __index = function(_, name)
-    if name == "debug" then
-      local caller = debug_getinfo(2, "S")
-      if caller == nil or caller.what == "C" then return lupa_debug end
-    end
-    error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
-  end,
-  __newindex = function() error("Attempt to modify a readonly table", 2) end,
-  __metatable = false,
-})
 
-local function handler(err)
+-- Python errors reach Lua as userdata: turn them into what Redis's C functions raise (a table
+-- {err=...} for redis.* failures, a positioned string for library errors).
+local error_value = py.error_value
+local function normalize(err)
+  if type(err) == "userdata" then return error_value(err) end
+  return err
+end
+
+-- Redis's pcall: an error table with a string `err` is returned as that string.
+local function pcall_result(ok, ...)
+  if ok then return ok, ... end
+  local err = normalize((...))
   if type(err) == "table" then
-    if err.source == nil then err.source, err.line = where(3) end
-    return err
+    local text = err.err
+    if type(text) == "string" or type(text) == "number" then err = text end
   end
-  if type(err) == "userdata" then  -- an error raised by the Python side: its text is the reply
-    local source, line = where(3)
-    return {err = tostring(err), source = source, line = line}
-  end
-  local source, line = where(3)
-  return {err = tostring(err), source = source, line = line, lua_error = true}
+  return false, err
 end
 
-local helpers = {}
-function helpers.compile(body, chunkname) return loadstring(body, chunkname) end
-function helpers.run(fn, keys, argv)
-  rawset(_G, "KEYS", keys)
-  rawset(_G, "ARGV", argv)
-  return xpcall(fn, handler)
+-- The script environment ------------------------------------------------------------------
+
+local globals = copy(_G, {"assert", "collectgarbage", "error", "gcinfo", "getmetatable", "tonumber",
+                          "tostring", "type", "unpack", "select", "rawequal", "_VERSION"})
+local env = {}
+real_of[env] = globals
+local env_meta = {__index = globals, __newindex = refuse_write, __metatable = false}
+setmetatable(env, env_meta)
+setmetatable(globals, {__index = missing_global})
+globals._G = env
+
+local function real(t) return real_of[t] or t end
+
+-- Argument errors worded and positioned as the C builtins' own (luaL_typerror at the caller).
+local function type_error(position, fname, expected, ...)
+  local got = select("#", ...) == 0 and "no value" or type((...))
+  error("bad argument #" .. position .. " to '" .. fname .. "' (" .. expected .. " expected, got " .. got .. ")", 3)
 end
-function helpers.set_hook(check, count)
+
+local function checked_table(fname, ...)
+  local t = ...
+  if type(t) ~= "table" then type_error(1, fname, "table", ...) end
+  return real_of[t] or t
+end
+
+globals.pcall = function(...)
+  if select("#", ...) == 0 then error("bad argument #1 to 'pcall' (value expected)", 2) end
+  return pcall_result(raw_pcall(...))
+end
+globals.xpcall = function(f, handler)
+  return raw_xpcall(f, function(err) return handler(normalize(err)) end)
+end
+globals.next = function(...) return next(checked_table("next", ...), select(2, ...)) end
+globals.pairs = function(...) return next, checked_table("pairs", ...), nil end
+globals.ipairs = function(...) return ipairs(checked_table("ipairs", ...)) end
+globals.rawget = function(...) return rawget(checked_table("rawget", ...), select(2, ...)) end
+globals.rawset = function(t, k, v)
+  if real_of[t] then error(READONLY, 0) end
+  if type(t) ~= "table" then type_error(1, "rawset", "table", t) end
+  return rawset(t, k, v)
+end
+globals.setmetatable = function(t, meta)
+  if real_of[t] then error(READONLY, 0) end
+  if type(t) ~= "table" then type_error(1, "setmetatable", "table", t) end
+  if meta ~= nil and type(meta) ~= "table" then error("bad argument #2 to 'setmetatable' (nil or table expected)", 2) end
+  return setmetatable(t, meta)
+end
+
+-- Compiles source with the script environment. Like Redis's patched Lua, precompiled bytecode
+-- is never loaded: a leading ESC is parsed as text (and fails as text does).
+local function compile(source, chunkname)
+  if byte(source, 1) == 27 then source = " " .. source end
+  local chunk, err = raw_loadstring(source, chunkname)
+  if chunk then setfenv(chunk, env) end
+  return chunk, err
+end
+
+globals.loadstring = function(...)
+  local source, name = ...
+  if type(source) ~= "string" and type(source) ~= "number" then type_error(1, "loadstring", "string", ...) end
+  source = tostring(source)
+  return compile(source, name or source)
+end
+globals.load = function(...)
+  local reader, name = ...
+  if type(reader) ~= "function" then type_error(1, "load", "function", ...) end
+  local parts = {}
+  while true do
+    local piece = reader()
+    if piece == nil or piece == "" then break end
+    if type(piece) ~= "string" and type(piece) ~= "number" then return nil, "reader function must return a string" end
+    parts[#parts + 1] = piece
+  end
+  return compile(concat(parts), name or "=(load)")
+end
+
+local coroutine_lib = copy(coroutine, {"create", "running", "status", "wrap", "yield"})
+coroutine_lib.resume = function(co, ...)
+  if type(co) ~= "thread" then error("bad argument #1 to 'resume' (coroutine expected)", 2) end
+  return pcall_result(coroutine_resume(co, ...))
+end
+
+local math_lib = copy(math, {"abs", "acos", "asin", "atan", "atan2", "ceil", "cos", "cosh", "deg", "exp",
+                            "floor", "fmod", "frexp", "huge", "ldexp", "log", "log10", "max", "min", "mod",
+                            "modf", "pi", "pow", "rad", "sin", "sinh", "sqrt", "tan", "tanh"})
+math_lib.random, math_lib.randomseed = py.random, py.randomseed
+
+local string_lib = copy(string, {"byte", "char", "dump", "find", "format", "gfind", "gmatch", "gsub", "len",
+                                "lower", "match", "rep", "reverse", "sub", "upper"})
+local table_lib = copy(table, {"concat", "foreach", "foreachi", "getn", "insert", "maxn", "remove",
+                              "setn", "sort"})
+
+local function constants(tbl)
+  tbl.LOG_DEBUG, tbl.LOG_VERBOSE, tbl.LOG_NOTICE, tbl.LOG_WARNING = 0, 1, 2, 3
+  tbl.REDIS_VERSION, tbl.REDIS_VERSION_NUM = py.version, py.version_num
+  return tbl
+end
+
+local redis_lib = constants(copy(py, {"call", "pcall", "error_reply", "status_reply", "sha1hex", "log",
+                                      "setresp", "set_repl", "acl_check_cmd"}))
+redis_lib.REPL_NONE, redis_lib.REPL_AOF, redis_lib.REPL_SLAVE, redis_lib.REPL_REPLICA, redis_lib.REPL_ALL = 0, 1, 2, 2, 3
+if mode == "eval" then
+  redis_lib.breakpoint = function() return false end
+  redis_lib.debug = function() end
+  redis_lib.replicate_commands = function() return true end
+end
+
+globals.coroutine = readonly(coroutine_lib)
+globals.math = readonly(math_lib)
+globals.string = readonly(string_lib)
+globals.table = readonly(table_lib)
+globals.redis = readonly(redis_lib)
+for name, lib in pairs(py.libraries) do globals[name] = readonly(lib) end
+
+-- Strings index the (read-only) string library; their metatable can be read, not changed.
+local string_meta = getmetatable("")
+string_meta.__index = globals.string
+string_meta.__metatable = readonly(string_meta)
+
+-- Errors -------------------------------------------------------------------------------------
+
+-- The script frame an error belongs to, as Redis's error handler picks it: the function that
+-- raised, or its caller when that is a C function (error(), redis.call...). This sandbox's own
+-- frames are skipped, so its wrappers are invisible.
+local function skip_sandbox(level)
+  local info = debug_getinfo(level, "Sl")
+  while info and info.source == "=sandbox" do
+    level = level + 1
+    info = debug_getinfo(level, "Sl")
+  end
+  return info, level
+end
+
+local function raising_frame(level)
+  local info, found = skip_sandbox(level + 1)
+  if info and info.what == "C" then info = skip_sandbox(found + 1) end
+  return info
+end
+
+-- The xpcall handler: Redis's {err=..., source=..., line=...} error table.
+local function handler(err)
+  local info = raising_frame(2)
+  err = normalize(err)
+  if type(err) ~= "table" then err = {err = "ERR " .. tostring(err)} end
+  if real_of[err] then err = {} end  -- error(string) and the like: a read-only library table
+  if info then
+    err.source = info.source
+    err.line = info.currentline
+  end
+  return err
+end
+
+-- luaL_where(L, 1) for errors raised by Python functions: the position of the Lua code that
+-- called the Python function ("user_script:3: "), or "" when a C function (pcall) called it.
+local function where()
+  local info = debug_getinfo(3, "Sl")
+  if info and info.currentline > 0 then return info.short_src .. ":" .. info.currentline .. ": " end
+  return ""
+end
+
+-- Helpers for the engine -------------------------------------------------------------------------
+
+local helpers = {where = where, env = env}
+
+-- Every `count` instructions ask Python whether to stop. Once stopped, the hook fires on every
+-- line so that a script cannot catch the error with pcall and carry on (as Redis does).
+local function install_hook(check, count)
   debug_sethook(function()
     local stop = check()
-    if stop then error({err = stop}, 0) end
+    if stop then
+      debug_sethook(function() error({err = stop}, 0) end, "l")
+      error({err = stop}, 0)
+    end
   end, "", count)
 end
-function helpers.clear_hook() debug_sethook() end
+
+local function run_protected(hook_count, fn, ...)
+  if hook_count > 0 then install_hook(py.check, hook_count) end
+  local ok, result = raw_xpcall(fn, handler)
+  debug_sethook()
+  return ok, result
+end
+
+helpers.compile = compile
+
+if mode == "eval" then
+  globals.__redis__err__handler = handler
+  -- EVAL: KEYS and ARGV are globals, set before each run.
+  function helpers.run(fn, hook_count, nkeys, ...)
+    local args = {...}
+    rawset(globals, "KEYS", {unpack(args, 1, nkeys)})
+    rawset(globals, "ARGV", {unpack(args, nkeys + 1)})
+    return run_protected(hook_count, fn)
+  end
+else
+  -- FCALL: the function gets the keys and arguments tables.
+  function helpers.run(fn, hook_count, nkeys, ...)
+    local args = {...}
+    local keys, argv = {unpack(args, 1, nkeys)}, {unpack(args, nkeys + 1)}
+    return run_protected(hook_count, function() return fn(keys, argv) end)
+  end
+
+  -- While a library's code runs, its globals are only `redis` with register_function, log and
+  -- the version constants (Redis's library API); afterwards its functions see the full globals.
+  local library_redis = constants({register_function = py.register_function, log = py.log})
+  setmetatable(library_redis, {__index = missing_global})
+  local library_api = setmetatable({redis = readonly(library_redis)}, {__index = missing_global})
+
+  function helpers.load_library(chunk, hook_count)
+    env_meta.__index = library_api
+    if hook_count > 0 then install_hook(py.check_load, hook_count) end
+    local ok, err = raw_pcall(chunk)
+    debug_sethook()
+    env_meta.__index = globals
+    if ok then return true end
+    return false, normalize(err)
+  end
+end
+
 return helpers
