@@ -182,8 +182,7 @@ def debug_reload(client: Client, args: list[bytes]):
         raise CommandError("ERR")
     dirty = server.dirty
     if b"noflush" not in options:
-        for db in server.dbs:
-            db.flush()
+        snapshot.empty_dataset(server)
     try:
         stats = snapshot.load_file(server, snapshot.rdb_filename(server), merge=b"merge" in options)
     except RDBError as err:

@@ -115,22 +115,6 @@ def listpack_encode(values: Iterable[int | bytes | bytearray]) -> bytes:
 
 # -- listpack: reading --------------------------------------------------------------------------
 
-def _decode_backlen(blob: bytes, end: int, start: int) -> int:
-    """The back-length whose last byte is blob[end - 1], not reading below `start`."""
-    value = 0
-    shift = 0
-    pos = end - 1
-    while True:
-        if pos < start or shift > 28:
-            raise EncodingError("bad listpack back-length")
-        byte = blob[pos]
-        value |= (byte & 127) << shift
-        if not byte & 128:
-            return value
-        shift += 7
-        pos -= 1
-
-
 def listpack_decode(blob: bytes) -> list[int | bytes]:
     """Every entry of a listpack, validated like lpValidateIntegrity(deep=1)."""
     size = len(blob)
@@ -169,13 +153,18 @@ def listpack_decode(blob: bytes) -> list[int | bytes]:
             append(blob[start + 2:pos])
         else:
             pos = _decode_wide_entry(blob, pos, first, last, append)
+        # The back-length must be the canonical encoding of the entry's size (lpValidateNext).
         encoded = pos - start
-        back_size = 1 if encoded <= 127 else len(_backlen(encoded))
-        if pos + back_size > last:
-            raise EncodingError("listpack entry past the end")
-        pos += back_size
-        if _decode_backlen(blob, pos, start) != encoded:
-            raise EncodingError("listpack back-length does not match its entry")
+        if encoded <= 127:
+            if pos >= last or blob[pos] != encoded:
+                raise EncodingError("listpack back-length does not match its entry")
+            pos += 1
+        else:
+            back = _backlen(encoded)
+            end = pos + len(back)
+            if end > last or blob[pos:end] != back:
+                raise EncodingError("listpack back-length does not match its entry")
+            pos = end
     if pos != last:
         raise EncodingError("listpack entry past the end")
     if declared != LP_COUNT_UNKNOWN and declared != len(entries):

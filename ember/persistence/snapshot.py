@@ -359,6 +359,17 @@ def prepare_for_shutdown(server: Server, *, save_flag: bool = False, nosave: boo
     return False
 
 
+def empty_dataset(server: Server) -> None:
+    """Redis's emptyData: every database and the function libraries (DEBUG RELOAD before it
+    loads the file back; FLUSHALL keeps the functions)."""
+    for db in server.dbs:
+        db.flush()
+    functions = getattr(server, "functions", None)
+    if functions is not None and hasattr(functions, "flush"):
+        functions.flush()
+    server.rdb_function_libraries = []
+
+
 def after_flushall(server: Server) -> None:
     """FLUSHALL's persistence side (Redis's flushAllDataAndResetRDB): a running background save
     is stopped and, when save points are configured, the now empty dataset is saved."""

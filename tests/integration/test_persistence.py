@@ -131,6 +131,20 @@ def test_debug_reload_keeps_every_type_encoding_and_ttl(r):
     assert snapshot_of(r) == before
 
 
+def test_debug_reload_keeps_function_libraries(r):
+    code = "#!lua name=reloadlib\nredis.register_function('answer', function() return 42 end)"
+    r.execute_command("FUNCTION", "FLUSH")
+    assert r.execute_command("FUNCTION", "LOAD", code) == b"reloadlib"
+    try:
+        assert r.execute_command("DEBUG", "RELOAD") == b"OK"
+        assert r.execute_command("FCALL", "answer", 0) == 42
+        with pytest.raises(redis.ResponseError):  # the library is already there: only MERGE replaces
+            r.execute_command("DEBUG", "RELOAD", "NOSAVE", "NOFLUSH")
+        assert r.execute_command("DEBUG", "RELOAD", "NOSAVE", "NOFLUSH", "MERGE") == b"OK"
+    finally:
+        r.execute_command("FUNCTION", "FLUSH")
+
+
 def test_debug_reload_errors(server, r):
     with pytest.raises(redis.ResponseError, match="^DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.$"):
         r.execute_command("DEBUG", "RELOAD", "FAST")

@@ -97,6 +97,10 @@ def build_stream(entries: list[tuple[int, list[bytes]]], node_entries: int = 100
     return value
 
 
+def entries_of(stream: Stream) -> list[tuple[int, list[bytes]]]:
+    return [(stream_id, list(fields)) for stream_id, fields in stream.entries()]
+
+
 def describe(value: object, server: Server) -> object:
     """Content and encoding, in the order Redis would list them where that order is defined."""
     if isinstance(value, (bytes, bytearray)):
@@ -118,7 +122,7 @@ def describe(value: object, server: Server) -> object:
         pel = {sid: (p.consumer.name, p.delivery_time, p.delivery_count) for sid, p in group.pel.items()}
         consumers = {c.name: (c.seen_time, list(c.pel)) for c in group.consumers.values()}
         groups[name] = (group.last_id, group.entries_read, pel, consumers)
-    return ("stream", list(value.entries()), value.length, value.last_id, value.first_id,
+    return ("stream", entries_of(value), value.length, value.last_id, value.first_id,
             value.max_deleted_id, value.entries_added, [n.master_id for n in value.nodes], groups)
 
 
@@ -355,7 +359,7 @@ def test_redis_payloads_restore_and_dump_back_byte_for_byte(server, name):
 def test_redis_stream_payload_restores_with_tombstone_and_group(server):
     value = restore_payload(REDIS_PAYLOADS["stream"], server)
     assert isinstance(value, Stream)
-    assert list(value.entries()) == [(make_id(1, 1), [b"f", b"v"]), (make_id(1, 2), [b"g", b"w", b"h", b"x"])]
+    assert entries_of(value) == [(make_id(1, 1), [b"f", b"v"]), (make_id(1, 2), [b"g", b"w", b"h", b"x"])]
     assert (value.length, value.last_id, value.first_id) == (2, make_id(2, 0), make_id(1, 1))
     assert (value.max_deleted_id, value.entries_added) == (make_id(2, 0), 3)
     assert value.nodes[0].deleted == 1 and value.nodes[0].live == 2
@@ -512,15 +516,29 @@ def test_lru_idle_times_are_saved_and_loaded_under_an_lru_policy():
     assert now - 52_000 <= target.dbs[0].lru[b"k"] <= target.clock_ms() - 50_000
 
 
-def test_function_libraries_are_kept_across_a_load_and_save():
+LIBRARY = b"#!lua name=mylib\nredis.register_function('f', function() return 1 end)"
+
+
+def test_function_libraries_are_saved_and_loaded_through_the_functions_engine():
     source = make_server()
-    code = b"#!lua name=mylib\nredis.register_function('f', function() return 1 end)"
-    source.rdb_function_libraries = [code]
+    source.functions.load_library(LIBRARY, replace=False)
     data = save_bytes(source)
+    assert b"\xf5" in data  # RDB_OPCODE_FUNCTION2
     target = make_server()
-    assert load_rdb(target, data).functions == [code]
-    assert target.rdb_function_libraries == [code]
-    assert load_rdb(make_server(), save_bytes(target)).functions == [code]
+    assert load_rdb(target, data).functions == [LIBRARY]
+    assert list(target.functions.library_codes()) == [LIBRARY]
+    with pytest.raises(RDBError, match="Failed loading library"):
+        load_rdb(target, data)  # the library exists already and this is no merge
+
+
+def test_function_libraries_are_kept_without_a_functions_engine():
+    source = make_server()
+    source.functions = None
+    source.rdb_function_libraries = [LIBRARY]
+    target = make_server()
+    target.functions = None
+    assert load_rdb(target, save_bytes(source)).functions == [LIBRARY]
+    assert target.rdb_function_libraries == [LIBRARY]
 
 
 # -- formats Redis no longer writes -------------------------------------------------------------------
@@ -619,7 +637,7 @@ def _stream_body(rdb_type: int, with_metadata: bool, active_times: bool) -> byte
 @pytest.mark.parametrize("rdb_type, version", [(15, 9), (19, 10), (21, 11)])
 def test_stream_encodings_v1_to_v3(rdb_type, version):
     _, value = load_single(_stream_body(rdb_type, rdb_type >= 19, rdb_type == 21), version=version)
-    assert list(value.entries()) == [(make_id(7, 0), [b"f", b"v1"]), (make_id(7, 1), [b"f", b"v2"])]
+    assert entries_of(value) == [(make_id(7, 0), [b"f", b"v1"]), (make_id(7, 1), [b"f", b"v2"])]
     assert value.first_id == make_id(7, 0) and value.last_id == make_id(7, 1)
     assert value.entries_added == (5 if rdb_type >= 19 else 2)
     group = value.groups[b"g"]
