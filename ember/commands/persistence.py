@@ -16,6 +16,7 @@ from ..persistence import snapshot
 from ..persistence.digest import dataset_digest, hex_digest, value_digest
 from ..persistence.rdb import RDBError, dump_payload, restore_payload, verify_dump_payload
 from ..protocol.errors import SYNTAX, CommandError
+from ..server.propagate import propagate_as
 from .server_admin import debug_subcommand, strtod_prefix
 from .table import command, parse_int
 
@@ -139,11 +140,14 @@ def restore(client: Client, args: list[bytes]):
     if ttl and ttl <= now:
         # Already expired: the key is not created (an old value it replaces is deleted).
         if existed and db.delete(key):
+            propagate_as(client, [b"DEL", key])
             server.notifier.notify(db, "g", "del", key)
         return "OK"
     db.set(key, value)
     if ttl:
         db.set_expire(key, ttl)
+        if not absttl:  # replicas and the AOF get the absolute time, as Redis rewrites it
+            propagate_as(client, [args[0], key, b"%d" % ttl, *args[3:], b"ABSTTL"])
     # FREQ is validated but not kept: Ember keeps no per-key LFU counter.
     if idle is not None and server.config.values.get("maxmemory-policy", "noeviction") not in _LFU_POLICIES:
         db.lru[key] = now - idle * 1000

@@ -786,3 +786,26 @@ def test_random_datasets_round_trip(dataset, fill_choice):
     assert set(target.dbs[0].data) == set(source.dbs[0].data)
     for key, value in source.dbs[0].data.items():
         assert describe(target.dbs[0].data[key], target) == describe(value, source), key
+
+
+# -- RESTORE's propagated form -----------------------------------------------------------------------
+
+def test_restore_propagates_an_absolute_ttl_and_expired_replacements_as_del():
+    from ember.commands import load_all
+    from ember.server.client import Client
+    from ember.server.dispatch import execute
+
+    load_all()
+    target = make_server()
+    client = Client(target, None, "127.0.0.1:1", "127.0.0.1:2")
+    batches: list = []
+    target.propagator.sinks.append(batches.extend)
+    payload = dump_payload(b"value")
+    before = target.clock_ms()
+    assert execute(client, [b"RESTORE", b"k", b"5000", payload]) == "OK"
+    (_, argv), = batches
+    assert argv[:2] == [b"RESTORE", b"k"] and argv[3:] == [payload, b"ABSTTL"]
+    assert before + 5000 <= int(argv[2]) <= target.clock_ms() + 5000
+    batches.clear()
+    assert execute(client, [b"RESTORE", b"k", b"1", payload, b"ABSTTL", b"REPLACE"]) == "OK"
+    assert batches == [(0, [b"DEL", b"k"])] and b"k" not in target.dbs[0].data
