@@ -106,6 +106,10 @@ class BlockingManager:
             waiter.timer = self.server.loop.call_later(timeout_s, self._timed_out, waiter)
         return NO_REPLY
 
+    def signal(self, db: Database, key: bytes) -> None:
+        """Wake waiters on key without it counting as a change (XGROUP DESTROY, for WATCH)."""
+        self._key_changed(db, key)
+
     def _key_changed(self, db: Database, key: bytes | None) -> None:
         if not self.by_key:
             return
@@ -122,14 +126,15 @@ class BlockingManager:
         while self.ready:
             ready, self.ready = self.ready, {}
             for slot in ready:
-                queue = self.by_key.get(slot)
-                while queue:
-                    waiter = queue[0]
+                # Every waiter gets one try, oldest first: one that can't be served (an XREAD
+                # after a later ID, another consumer group) must not starve those behind it.
+                for waiter in list(self.by_key.get(slot, ())):
+                    if self.waiters.get(waiter.client.id) is not waiter:
+                        continue  # released by an earlier serve in this round
                     reply = self._retry(waiter)
-                    if reply is None:
-                        break
-                    self._release(waiter, reply)
-                    self.server.propagator.flush()  # each served command on its own, as Redis
+                    if reply is not None:
+                        self._release(waiter, reply)
+                        self.server.propagator.flush()  # each served command on its own, as Redis
 
     def _retry(self, waiter: Waiter) -> Any:
         client = waiter.client

@@ -425,8 +425,6 @@ def test_setid_alone_does_not_wake_a_group_reader(r, ember):
     assert [entry[0] for entry in reply[0][1]] == [b"1-0", b"2-0", b"3-0", b"4-0"]
 
 
-@pytest.mark.xfail(strict=True, reason="BlockingManager.serve_ready stops at the first waiter it cannot "
-                                        "serve; stream waiters with other IDs/groups behind it starve")
 def test_readers_behind_an_unservable_one_are_served(r, ember):
     r.xadd("s", {"f": "old"}, id="1-0")
     future = block(r, ember, "XREAD", "BLOCK", "3000", "STREAMS", "s", "99999999999999-0")
