@@ -138,7 +138,13 @@ def _runtime_appliers(server: Server) -> dict[str, Callable[[], None]]:
 
         logging.getLogger("ember").setLevel(LOG_LEVELS[server.config["loglevel"]])
 
-    return {"port": listen_on_port, "bind": listen_on_addresses, "loglevel": set_log_level}
+    def switch_append_only() -> None:
+        from ..persistence import aof
+
+        aof.apply_appendonly(server)
+
+    return {"port": listen_on_port, "bind": listen_on_addresses, "loglevel": set_log_level,
+            "appendonly": switch_append_only}
 
 
 def _relisten(server: Server, failure: str) -> None:

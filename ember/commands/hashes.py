@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..keyspace.hashes import Hash, hash_limits
 from ..protocol.errors import OVERFLOW, SYNTAX, CommandError, wrong_arity
+from ..server.propagate import propagate_as
 from .sets import parse_signed_count, remove_elements, scan_collection
 from .strings import add_long_doubles, format_long_double, parse_long_double
 from .table import command, parse_int
@@ -144,7 +145,9 @@ def hincrbyfloat(client: Client, args: list[bytes]):
                 raise CommandError("ERR hash value is not a float") from None
         return format_long_double(add_long_doubles(number, increment))
 
-    return _update_number(client, args, "hincrbyfloat", add)
+    text = _update_number(client, args, "hincrbyfloat", add)
+    propagate_as(client, [b"HSET", args[1], args[2], text])  # the result, not the float arithmetic
+    return text
 
 
 # -- reading -----------------------------------------------------------------------------------

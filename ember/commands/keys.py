@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..keyspace.database import type_name
 from ..keyspace.glob import glob_matcher
 from ..protocol.errors import NO_SUCH_KEY, SYNTAX, CommandError, invalid_expire_time
+from ..server.propagate import propagate_as
 from .server_admin import declare_help
 from .table import command, container, parse_int
 
@@ -287,6 +288,7 @@ def expire_or_delete(client: Client, db: Database, key: bytes, when_ms: int) -> 
     if when_ms <= client.server.clock_ms():
         db.delete(key)
         notify(client, db, "del", key)
+        propagate_as(client, [b"UNLINK" if client.server.config["lazyfree-lazy-expire"] else b"DEL", key])
     else:
         db.set_expire(key, when_ms)
         db.modified(key)
@@ -340,6 +342,8 @@ def expire_generic(client: Client, args: list[bytes], name: str, relative: bool,
         return 0
     if conditions and not _conditions_allow(conditions, db.ttl_ms(key), when):
         return 0
+    if name != "pexpireat":  # as PEXPIREAT with the absolute time, options kept (Redis rewrites argv 0 and 2)
+        propagate_as(client, [b"PEXPIREAT", key, b"%d" % when, *args[3:]])
     expire_or_delete(client, db, key, when)
     return 1
 

@@ -25,6 +25,7 @@ from ..keyspace.lists import ListValue
 from ..protocol.encoder import NULL_ARRAY
 from ..protocol.errors import INDEX_OUT_OF_RANGE, NO_SUCH_KEY, SYNTAX, CommandError, wrong_arity
 from ..server.blocking import parse_timeout
+from ..server.propagate import propagate_as
 from .table import command, parse_int
 from .zsets import mpop_keys, parse_positive, parse_ranged_int
 
@@ -194,7 +195,11 @@ def parse_mpop(args: list[bytes], numkeys_index: int) -> tuple[list[bytes], bool
 def lmpop(client: Client, args: list[bytes]):
     keys, left, count = parse_mpop(args, 1)
     found = first_list(client, keys)
-    return NULL_ARRAY if found is None else pop_reply(client, found, left, count)
+    if found is None:
+        return NULL_ARRAY
+    reply = pop_reply(client, found, left, count)
+    propagate_as(client, [b"LPOP" if left else b"RPOP", reply[0], b"%d" % len(reply[1])])
+    return reply
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -378,7 +383,13 @@ def block_for_lists(client: Client, keys: Sequence[bytes], timeout: float, serve
 def blocking_pop(client: Client, keys: list[bytes], left: bool, timeout: float, count: int | None) -> Any:
     def serve() -> Any:
         found = first_list(client, keys)
-        return None if found is None else pop_reply(client, found, left, count)
+        if found is None:
+            return None
+        reply = pop_reply(client, found, left, count)
+        # Propagated as the plain pop it was (LPOP key, or LPOP key n for BLMPOP's count).
+        propagate_as(client, [b"LPOP" if left else b"RPOP", reply[0]]
+                     + ([] if count is None else [b"%d" % len(reply[1])]))
+        return reply
 
     return block_for_lists(client, keys, timeout, serve)
 
@@ -403,10 +414,16 @@ def blmpop(client: Client, args: list[bytes]):
 
 def blocking_move(client: Client, args: list[bytes], from_left: bool, to_left: bool, timeout: float) -> Any:
     source, destination = args[1], args[2]
+
+    def serve() -> bytes | None:
+        element = move_generic(client, source, destination, from_left, to_left)
+        # Propagated as the non-blocking move: LMOVE with the sides as sent, or RPOPLPUSH.
+        propagate_as(client, [b"LMOVE", source, destination, args[3], args[4]] if len(args) == 6
+                     else [b"RPOPLPUSH", source, destination])
+        return element
+
     # Where blocking is not allowed Redis answers a null bulk here, not the timeout's null array
-    return block_for_lists(client, (source,), timeout,
-                           lambda: move_generic(client, source, destination, from_left, to_left),
-                           denied_reply=None)
+    return block_for_lists(client, (source,), timeout, serve, denied_reply=None)
 
 
 @command("blmove", 6, flags="write denyoom noscript blocking", keys=(1, 2, 1), acl=ACL, group=GROUP,

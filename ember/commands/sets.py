@@ -22,6 +22,7 @@ from ..keyspace.glob import glob_matcher
 from ..keyspace.sets import INTSET, LISTPACK, IndexedCollection, RedisSet, SetLimits, set_limits
 from ..protocol.encoder import SetReply
 from ..protocol.errors import NOT_INTEGER, SYNTAX, WRONGTYPE, CommandError
+from ..server.propagate import propagate_as
 from .table import command, parse_int
 
 if TYPE_CHECKING:
@@ -219,6 +220,7 @@ def spop(client: Client, args: list[bytes]):
         return None
     member = value.pop_random()
     after_removal(client, key, value, "s", "spop", 1)
+    propagate_as(client, [b"SREM", key, member])  # the member chosen, not another random one
     return member
 
 
@@ -241,18 +243,26 @@ def _spop_count(client: Client, key: bytes, count: int) -> SetReply:
         reply = SetReply(RedisSet.build(value.ordered_elements(), limits).ordered_elements())
         db.delete(key)
         client.server.notifier.notify(db, "g", "del", key)
+        propagate_as(client, [b"UNLINK" if client.server.config["lazyfree-lazy-server-del"] else b"DEL", key])
         return reply
     remaining = size - count
     if remaining * _SPOP_REBUILD_RATIO > count:
         popped = SetReply(value.pop_random() for _ in range(count))
         db.modified(key, count)
+        propagate_as(client, *_srem_batches(key, popped))
         return popped
     kept = random.sample(value.random_index().items, remaining)
     survivors = RedisSet.build(kept, limits, INTSET if value.kind == INTSET else LISTPACK)
     kept_set = set(kept)
     popped = SetReply(member for member in value.ordered_elements() if member not in kept_set)
     db.set(key, survivors, keep_ttl=True)
+    propagate_as(client, *_srem_batches(key, popped))
     return popped
+
+
+def _srem_batches(key: bytes, members: list[bytes]) -> list[list[bytes]]:
+    """SPOP with a count propagates SREMs of at most 1024 members each (Redis 7.2)."""
+    return [[b"SREM", key, *members[start:start + 1024]] for start in range(0, len(members), 1024)]
 
 
 @command("srandmember", -2, flags="readonly", keys=(1, 1, 1), acl="set", group=GROUP, since="1.0.0",

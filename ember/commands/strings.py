@@ -19,6 +19,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from ..protocol.errors import NOT_FLOAT, OVERFLOW, SYNTAX, CommandError, invalid_expire_time, wrong_arity
+from ..server.propagate import propagate_as
 from .keys import expire_or_delete
 from .table import command, parse_int
 
@@ -130,6 +131,7 @@ def getdel(client: Client, args: list[bytes]):
     if value is not None:
         db.delete(key)
         client.server.notifier.notify(db, "g", "del", key)
+        propagate_as(client, [b"DEL", key])
     return string_reply(value)
 
 
@@ -218,6 +220,8 @@ def set_generic(client: Client, key: bytes, value: bytes, flags: int, expire: by
     if deadline is not None:
         db.set_expire(key, deadline)
         client.server.notifier.notify(db, "g", "expire", key)
+        if not flags & PXAT:  # relative times become absolute, so that a replay sets the same deadline
+            propagate_as(client, [b"SET", key, value, b"PXAT", b"%d" % deadline])
     return old if flags & GET else ok_reply
 
 
@@ -229,6 +233,8 @@ def set_(client: Client, args: list[bytes]):
         store_string(client, client.db, args[1], args[2])
         return "OK"
     flags, expire = parse_string_options(args, 3, _SET_ONLY)
+    if flags & GET and expire is None:  # propagated without GET (set_generic rewrites the expiring forms)
+        propagate_as(client, [arg for index, arg in enumerate(args) if index < 3 or arg.lower() != b"get"])
     return set_generic(client, args[1], args[2], flags, expire, "set")
 
 
@@ -262,10 +268,14 @@ def getex(client: Client, args: list[bytes]):
         return None
     reply = string_reply(value)  # taken before the key may be deleted
     if expire is not None:
-        expire_or_delete(client, db, key, expire_deadline(client, expire, flags, "getex"))
+        deadline = expire_deadline(client, expire, flags, "getex")
+        if not flags & PXAT:  # Redis keeps GETEX ... PXAT as it is
+            propagate_as(client, [b"PEXPIREAT", key, b"%d" % deadline])
+        expire_or_delete(client, db, key, deadline)  # propagates DEL instead when already past
     elif flags & PERSIST and db.persist(key):
         db.modified(key)
         client.server.notifier.notify(db, "g", "persist", key)
+        propagate_as(client, [b"PERSIST", key])
     return reply
 
 
@@ -398,6 +408,7 @@ def incrbyfloat(client: Client, args: list[bytes]):
     text = format_long_double(total)
     db.set(key, text, keep_ttl=True)
     notify(client, db, "incrbyfloat", key)
+    propagate_as(client, [b"SET", key, text, b"KEEPTTL"])  # the result, not the float arithmetic
     return text
 
 

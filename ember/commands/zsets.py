@@ -32,6 +32,7 @@ from ..protocol.encoder import NULL_ARRAY, format_double
 from ..protocol.errors import SYNTAX, WRONGTYPE, CommandError, wrong_arity
 from ..protocol.numbers import C_SPACES, c_strtod
 from ..server.blocking import parse_timeout
+from ..server.propagate import propagate_as
 from .sets import after_removal, parse_scan_cursor, parse_scan_options, remove_elements
 from .table import command, parse_int
 
@@ -616,6 +617,7 @@ def nested_pop_reply(client: Client, found: tuple[bytes, ZSet] | None, from_max:
         return NULL_ARRAY
     key, zset = found
     popped = pop_elements(client, key, zset, from_max, count)
+    propagate_as(client, [b"ZPOPMAX" if from_max else b"ZPOPMIN", key, b"%d" % len(popped)])
     return [key, [[member, score] for score, member in popped]]
 
 
@@ -718,6 +720,7 @@ def bzpop_generic(client: Client, args: list[bytes], from_max: bool) -> Any:
             return None
         key, zset = found
         ((score, member),) = pop_elements(client, key, zset, from_max, 1)
+        propagate_as(client, [b"ZPOPMAX" if from_max else b"ZPOPMIN", key])
         return [key, member, score]
 
     return block_for_zsets(client, keys, timeout, serve)
