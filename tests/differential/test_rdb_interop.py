@@ -116,13 +116,18 @@ def check_rdb(path) -> None:
     assert result.returncode == 0 and "RDB looks OK" in result.stdout, result.stdout + result.stderr
 
 
-def test_ember_snapshot_loads_into_redis(ember, tmp_path):
-    client = ember.client()
+def save_populated(server, destination) -> tuple[dict, bytes]:
+    """Fill server with the dataset, SAVE, copy the file to destination; (dataset, digest)."""
+    client = server.client()
     populate(client)
-    expected = dataset(client)
-    digest = client.execute_command("DEBUG", "DIGEST")
+    expected = dataset(client), client.execute_command("DEBUG", "DIGEST")
     assert client.save() is True
-    shutil.copy(ember.workdir / "dump.rdb", tmp_path / "dump.rdb")
+    shutil.copy(server.workdir / "dump.rdb", destination / "dump.rdb")
+    return expected
+
+
+def test_ember_snapshot_loads_into_redis(ember, tmp_path):
+    expected, digest = save_populated(ember, tmp_path)
     check_rdb(tmp_path / "dump.rdb")
     loaded = start_redis(tmp_path)
     try:
@@ -135,12 +140,8 @@ def test_ember_snapshot_loads_into_redis(ember, tmp_path):
 
 
 def test_redis_snapshot_loads_into_ember(ember, oracle):
+    expected, digest = save_populated(oracle, ember.workdir)
     source = oracle.client()
-    populate(source)
-    expected = dataset(source)
-    digest = source.execute_command("DEBUG", "DIGEST")
-    assert source.save() is True
-    shutil.copy(oracle.workdir / "dump.rdb", ember.workdir / "dump.rdb")
     client = ember.client()
     client.flushall()
     assert client.execute_command("DEBUG", "RELOAD", "NOSAVE") == b"OK"
