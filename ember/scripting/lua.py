@@ -223,7 +223,8 @@ class LuaSandbox:
             try:
                 return function(*args)
             except LibraryError as err:
-                raise PositionedError(where() + str(err).encode("utf-8", "surrogateescape")) from None
+                position = where() if err.positioned else b""
+                raise PositionedError(position + str(err).encode("utf-8", "surrogateescape")) from None
 
         return library_function
 

@@ -84,6 +84,16 @@ local function checked_table(fname, ...)
   return real_of[t] or t
 end
 
+-- Python callables (redis.call, cjson.encode...) are C functions in Redis: say so. The only
+-- other userdata a script can hold is cjson.null.
+local json_null = py.libraries.cjson.null
+globals.type = function(...)
+  if select("#", ...) == 0 then error("bad argument #1 to 'type' (value expected)", 2) end
+  local kind = type((...))
+  if kind == "userdata" and (...) ~= json_null then return "function" end
+  return kind
+end
+
 globals.pcall = function(...)
   if select("#", ...) == 0 then error("bad argument #1 to 'pcall' (value expected)", 2) end
   return pcall_result(raw_pcall(...))
