@@ -1139,12 +1139,14 @@ def write_base_file(server: Server, path: str) -> bool:
     """rewriteAppendOnlyFile: the dataset as RDB (aof-use-rdb-preamble) or as commands, through
     a temp file that is fsynced and renamed over path."""
     temp = f"temp-rewriteaof-{os.getpid()}.aof"
+    delay_us = server.config.values.get("rdb-key-save-delay", 0)
+    key_delay = (lambda: time.sleep(delay_us / 1e6)) if delay_us > 0 else None  # tests slow rewrites down
     try:
         with open(temp, "wb") as handle:
             if server.config["aof-use-rdb-preamble"]:
-                write_rdb(server, handle, aof_base=True)
+                write_rdb(server, handle, aof_base=True, key_delay=key_delay)
             else:
-                write_commands(server, handle)
+                write_commands(server, handle, key_delay)
             handle.flush()
             os.fsync(handle.fileno())
     except Exception as err:  # OSError, or a value the writers cannot serialize: never a half file
@@ -1361,7 +1363,7 @@ def _wants_auto_rewrite(server: Server) -> bool:
 
 # -- the dataset as commands (aof-use-rdb-preamble no) -----------------------------------------------------
 
-def write_commands(server: Server, handle: BinaryIO) -> None:
+def write_commands(server: Server, handle: BinaryIO, key_delay: Callable[[], None] | None = None) -> None:
     """rewriteAppendOnlyFileRio: FUNCTION LOAD for each library, then per database a SELECT
     and the commands rebuilding each key (variadic, 64 items at most), with PEXPIREAT."""
     out = bytearray()
@@ -1383,6 +1385,8 @@ def write_commands(server: Server, handle: BinaryIO) -> None:
             if len(out) > 1 << 20:
                 handle.write(out)
                 out.clear()
+            if key_delay is not None:
+                key_delay()
     handle.write(out)
 
 
