@@ -2,7 +2,7 @@
 backend both on one server.
 
 Worker subprocesses load it with `celery -A tests.clients.apps.celery_app worker`, so the module
-configures itself from the environment: EMBER_CELERY_URL (redis://host:port/db, required) and
+configures itself from the environment: EMBER_CELERY_URL (redis://host:port/db) and
 EMBER_CELERY_BACKEND ("redis": Celery's Redis backend with its native chord counter; "unlock":
 the same backend, but chords joined by Celery's generic polling task celery.chord_unlock, as
 backends without a counter do). `make_app` builds more apps (other servers, other backends) for
@@ -54,7 +54,8 @@ def make_app(url: str, backend: str = "redis") -> Celery:
     return celery
 
 
-app = make_app(os.environ["EMBER_CELERY_URL"], os.environ.get("EMBER_CELERY_BACKEND", "redis"))
+app = make_app(os.environ.get("EMBER_CELERY_URL", "redis://127.0.0.1:6379/0"),
+               os.environ.get("EMBER_CELERY_BACKEND", "redis"))
 
 
 @functools.cache

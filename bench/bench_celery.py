@@ -1,0 +1,138 @@
+"""Celery throughput on redis-server and on Ember, in one run: tasks per second end to end.
+
+For each server (Redis first) it starts the server, one real `celery worker` on it (broker and
+result backend both on that server; the app is tests/clients/apps/celery_app.py), warms up, then
+sends N trivial tasks (`add`) from this process and waits for every result through the Redis
+result backend (pub/sub). Reported: wall time from the first send to the last result, tasks/s,
+the server's CPU time per task (utime + stime from /proc), Ember's ratio to Redis, and where the
+servers spent their time (INFO commandstats over the timed run). Target: Ember at least 0.95x
+Redis's tasks/s. Not a test: the test suite never runs it.
+
+    python bench/bench_celery.py                       # 2000 tasks, prefork -c 2
+    python bench/bench_celery.py -n 500 --pool solo    # a quick run
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_core import cpu_seconds  # noqa: E402  (same /proc accounting as bench_core)
+from tests.clients.apps.celery_app import TASKS, make_app  # noqa: E402
+from tests.clients.conftest import ProcessGroup, app_command, server_url  # noqa: E402
+from tests.conftest import ServerProcess, start_ember, start_redis  # noqa: E402
+
+
+@dataclass
+class Run:
+    seconds: float
+    tasks: int
+    server_cpu_ms_per_task: float
+    commands: dict[str, tuple[int, int]]  # command -> (calls, usec) during the timed run
+
+    @property
+    def tasks_per_second(self) -> float:
+        return self.tasks / self.seconds
+
+
+def run_tasks(app, count: int, timeout: float) -> None:
+    """Send count add tasks and wait for all their results."""
+    add = app.signature(f"{TASKS}.add")
+    results = [add.clone((n, n)).delay() for n in range(count)]
+    values = app.ResultSet(results).get(timeout=timeout)
+    if values != [2 * n for n in range(count)]:
+        raise RuntimeError("wrong task results")
+
+
+def measure(server: ServerProcess, args: argparse.Namespace, workdir: Path) -> Run:
+    url = server_url(server)
+    workers = ProcessGroup(workdir)
+    app = make_app(url)
+    try:
+        worker = workers.start("bench-worker", app_command(
+            "celery", "-A", TASKS, "worker", "--loglevel=warning", "-n", "bench@ember", "--without-mingle",
+            "--without-gossip", f"--pool={args.pool}", "-c", str(args.concurrency), "-Q", "celery"),
+            env={"EMBER_CELERY_URL": url})
+        # with --loglevel=warning the worker prints no "ready": ask it directly
+        deadline = time.monotonic() + 60
+        while not app.control.inspect(destination=["bench@ember"], timeout=1).ping():
+            if time.monotonic() > deadline or worker.process.poll() is not None:
+                raise RuntimeError(f"the worker did not start:\n{worker.log()}")
+        run_tasks(app, args.warmup, args.timeout)
+        with server.client() as admin:
+            admin.config_resetstat()
+            cpu_before = cpu_seconds(server.process.pid)
+            start = time.perf_counter()
+            run_tasks(app, args.tasks, args.timeout)
+            seconds = time.perf_counter() - start
+            cpu = cpu_seconds(server.process.pid) - cpu_before
+            commands = {name.removeprefix("cmdstat_"): (int(stats["calls"]), int(stats["usec"]))
+                        for name, stats in admin.info("commandstats").items()}
+        return Run(seconds, args.tasks, cpu * 1000 / args.tasks, commands)
+    finally:
+        app.close()
+        workers.stop_all()
+
+
+def report(redis_run: Run, ember_run: Run, args: argparse.Namespace) -> str:
+    ratio = ember_run.tasks_per_second / redis_run.tasks_per_second
+    lines = [
+        f"Celery: {args.tasks} tasks, worker --pool={args.pool} -c {args.concurrency}, results via the Redis backend",
+        "",
+        "| server | seconds | tasks/s | server CPU ms/task |",
+        "|---|---|---|---|",
+    ]
+    for name, run in (("redis-server", redis_run), ("Ember", ember_run)):
+        lines.append(f"| {name} | {run.seconds:.2f} | {run.tasks_per_second:,.0f} | "
+                     f"{run.server_cpu_ms_per_task:.3f} |")
+    verdict = "meets" if ratio >= 0.95 else "below"
+    lines += ["", f"Ember/Redis tasks/s: {ratio:.2f}x ({verdict} the 0.95x target)", "",
+              "Commands per task and server time per task (µs, INFO commandstats), Ember's costliest first:", "",
+              "| command | calls/task | Redis µs/task | Ember µs/task |", "|---|---|---|---|"]
+    by_cost = sorted(ember_run.commands, key=lambda name: -ember_run.commands[name][1])
+    for name in by_cost[:args.top]:
+        calls, ember_usec = ember_run.commands[name]
+        redis_usec = redis_run.commands.get(name, (0, 0))[1]
+        lines.append(f"| {name} | {calls / ember_run.tasks:.2f} | {redis_usec / redis_run.tasks:.1f} | "
+                     f"{ember_usec / ember_run.tasks:.1f} |")
+    return "\n".join(lines)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", "--tasks", type=int, default=2000)
+    parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--pool", default="prefork", choices=["prefork", "solo", "threads"])
+    parser.add_argument("-c", "--concurrency", type=int, default=2)
+    parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for all results")
+    parser.add_argument("--top", type=int, default=10, help="commands listed in the cost table")
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
+    if shutil.which("redis-server") is None:
+        print("redis-server is not installed", file=sys.stderr)
+        return 2
+    workdir = Path(tempfile.mkdtemp(prefix="ember-bench-celery-"))
+    runs = {}
+    for name, start in (("redis", start_redis), ("ember", start_ember)):
+        server = start(workdir)
+        try:
+            runs[name] = measure(server, args, workdir)
+        finally:
+            server.stop()
+    print(report(runs["redis"], runs["ember"], args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
