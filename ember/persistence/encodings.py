@@ -89,17 +89,21 @@ def _int_entry(number: int) -> bytes:
     return b"\xf4" + struct.pack("<q", number) + b"\x09"
 
 
+_SHORT_HEADERS = [bytes((0x80 | length,)) for length in range(64)]
+_SHORT_BACKLENS = [bytes((length + 1,)) for length in range(64)]
+
+
 def lp_entry(value: int | bytes | bytearray) -> bytes:
     """One listpack entry. Strings that spell an int64 are stored as integers, as lpAppend does."""
     if value.__class__ is int:
         return _int_entry(value)  # type: ignore[arg-type]
     length = len(value)  # type: ignore[arg-type]
-    if length <= 20:
-        number = as_int64(value)  # type: ignore[arg-type]
-        if number is not None:
-            return _int_entry(number)
     if length < 64:
-        return bytes((0x80 | length,)) + value + bytes((length + 1,))
+        if 0 < length <= 20 and value[0] in _NUMERIC_LEAD:  # type: ignore[index]
+            number = canonical_int64(value)  # type: ignore[arg-type]
+            if number is not None:
+                return _int_entry(number)
+        return _SHORT_HEADERS[length] + value + _SHORT_BACKLENS[length]  # type: ignore[operator]
     if length < 4096:
         return bytes((0xE0 | (length >> 8), length & 0xFF)) + value + _backlen(length + 2)
     return b"\xf0" + _pack_u32(length) + value + _backlen(length + 5)
