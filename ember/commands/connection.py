@@ -25,6 +25,9 @@ GROUP = "connection"
 def ping(client: Client, args: list[bytes]):
     if len(args) > 2:
         raise CommandError("ERR wrong number of arguments for 'ping' command")
+    if client.resp == 2 and (client.channels or client.patterns or client.shard_channels):
+        # A RESP2 subscriber reads every reply as a Pub/Sub message: answer in that shape.
+        return [b"pong", args[1] if len(args) == 2 else b""]
     return args[1] if len(args) == 2 else "PONG"
 
 
@@ -129,15 +132,20 @@ def validate_client_name(name: bytes) -> None:
 @command("reset", 1, flags="noscript loading stale fast no_auth allow_busy", acl="connection",
          group=GROUP, since="6.2.0", summary="Resets the connection's state: database, protocol, name, modes.")
 def reset(client: Client, args: list[bytes]):
-    client.db = client.server.dbs[0]
+    server = client.server
+    if client.monitor:
+        client.monitor = False
+        server.monitors.remove(client)
+    server.tracking.disable(client)
+    client.db = server.dbs[0]
     client.resp = 2
+    client.authenticated = not server.requires_auth()
+    client.tx = None
+    server.watches.forget(client)
+    server.pubsub.unsubscribe_everything(client)  # silently, as Redis: no confirmations
     client.name = b""
     client.reply_mode = "on"
     client.no_evict = client.no_touch = False
-    if client.monitor:
-        client.monitor = False
-        client.server.monitors.remove(client)
-    client.authenticated = not client.server.requires_auth()
     return "RESET"
 
 
@@ -398,8 +406,9 @@ def client_unblock(client: Client, args: list[bytes]):
     return int(target is not None and client.server.blocking.unblock(target, with_error))
 
 
-def _tracking_options(client: Client, args: list[bytes]) -> TrackingState:
-    """CLIENT TRACKING's options after ON|OFF, parsed in Redis's order with its errors."""
+def _tracking_options(client: Client, args: list[bytes]) -> tuple[TrackingState, list[bytes]]:
+    """CLIENT TRACKING's options after ON|OFF, parsed in Redis's order with its errors:
+    the options, and the prefixes given."""
     redirect, prefixes, flags = 0, [], set()
     index = 3
     while index < len(args):
@@ -420,12 +429,13 @@ def _tracking_options(client: Client, args: list[bytes]) -> TrackingState:
         else:
             raise CommandError(SYNTAX)
         index += 1
-    return TrackingState(redirect, b"bcast" in flags, b"optin" in flags, b"optout" in flags,
-                         b"noloop" in flags, prefixes)
+    state = TrackingState(redirect, b"bcast" in flags, b"optin" in flags, b"optout" in flags,
+                          b"noloop" in flags)
+    return state, prefixes
 
 
-def _check_tracking_switch(current: TrackingState | None, wanted: TrackingState) -> None:
-    if not wanted.bcast and wanted.prefixes:
+def _check_tracking_switch(current: TrackingState | None, wanted: TrackingState, prefixes: list[bytes]) -> None:
+    if not wanted.bcast and prefixes:
         raise CommandError("ERR PREFIX option requires BCAST mode to be enabled")
     if current is not None and current.bcast != wanted.bcast:
         raise CommandError("ERR You can't switch BCAST mode on/off before disabling tracking for "
@@ -439,22 +449,32 @@ def _check_tracking_switch(current: TrackingState | None, wanted: TrackingState)
                            "this client, and then re-enabling it with a different mode.")
 
 
-def _check_prefix_overlap(prefixes: list[bytes]) -> None:
-    """BCAST prefixes of one client must not overlap (one may not start another)."""
-    for i, first in enumerate(prefixes):
-        for second in prefixes[i + 1:]:
-            if first.startswith(second) or second.startswith(first):
-                raise CommandError(
-                    f"ERR Prefix '{second.decode('utf-8', 'replace')}' overlaps with an existing "
-                    f"prefix '{first.decode('utf-8', 'replace')}'. Prefixes for a single client "
-                    "must not overlap.")
+def _overlap(first: bytes, second: bytes) -> bool:
+    """Two BCAST prefixes overlap when one starts the other: a key could match both."""
+    return first.startswith(second) or second.startswith(first)
+
+
+def _check_prefix_overlap(existing: list[bytes], prefixes: list[bytes]) -> None:
+    """A client's BCAST prefixes must not overlap, neither its existing ones nor the new ones."""
+    def text(prefix: bytes) -> str:
+        return prefix.decode("utf-8", "replace")
+
+    for i, prefix in enumerate(prefixes):
+        for old in existing:
+            if _overlap(old, prefix):
+                raise CommandError(f"ERR Prefix '{text(prefix)}' overlaps with an existing prefix "
+                                   f"'{text(old)}'. Prefixes for a single client must not overlap.")
+        for other in prefixes[i + 1:]:
+            if _overlap(prefix, other):
+                raise CommandError(f"ERR Prefix '{text(prefix)}' overlaps with another provided prefix "
+                                   f"'{text(other)}'. Prefixes for a single client must not overlap.")
 
 
 @command("client|tracking", -3, flags=CLIENT_FLAGS, acl="connection", group=GROUP, since="6.0.0",
          summary="Controls server-assisted client-side caching for the connection.",
          complexity="O(1). Some options may introduce additional complexity.")
 def client_tracking(client: Client, args: list[bytes]):
-    wanted = _tracking_options(client, args)
+    wanted, prefixes = _tracking_options(client, args)
     mode = args[2].lower()
     tracking = client.server.tracking
     if mode == b"off":
@@ -463,15 +483,10 @@ def client_tracking(client: Client, args: list[bytes]):
     if mode != b"on":
         raise CommandError(SYNTAX)
     current = client.tracking
-    _check_tracking_switch(current, wanted)
-    if current is not None:  # turning tracking on again keeps what was on and adds prefixes
-        wanted.prefixes = [p for p in current.prefixes if p not in wanted.prefixes] + wanted.prefixes
-        wanted.optin |= current.optin
-        wanted.optout |= current.optout
-        wanted.noloop |= current.noloop
+    _check_tracking_switch(current, wanted, prefixes)
     if wanted.bcast:
-        _check_prefix_overlap(wanted.prefixes)
-    tracking.enable(client, wanted)
+        _check_prefix_overlap(current.prefixes if current is not None else [], prefixes)
+    tracking.enable(client, wanted, prefixes)
     return "OK"
 
 
@@ -487,13 +502,12 @@ def client_caching(client: Client, args: list[bytes]):
     if answer == b"yes":
         if not state.optin:
             raise CommandError("ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.")
-        state.caching = True
     elif answer == b"no":
         if not state.optout:
             raise CommandError("ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.")
-        state.caching = False
     else:
         raise CommandError(SYNTAX)
+    state.caching = True  # one flag, as Redis: YES under OPTIN, NO under OPTOUT
     return "OK"
 
 
@@ -504,10 +518,7 @@ def client_trackinginfo(client: Client, args: list[bytes]):
     state = client.tracking
     if state is None:
         return {b"flags": SetReply([b"off"]), b"redirect": -1, b"prefixes": []}
-    flags = state.flags()
-    if state.redirect and state.redirect not in client.server.clients:
-        flags.append(b"broken_redirect")
-    return {b"flags": SetReply(flags), b"redirect": state.redirect, b"prefixes": list(state.prefixes)}
+    return {b"flags": SetReply(state.flags()), b"redirect": state.redirect, b"prefixes": list(state.prefixes)}
 
 
 @command("client|getredir", 2, flags=CLIENT_FLAGS, acl="connection", group=GROUP, since="6.0.0",

@@ -1,120 +1,164 @@
-"""Pub/Sub commands: (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PUBLISH, SPUBLISH, PUBSUB introspection.
+"""Pub/Sub commands: (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PUBLISH, SPUBLISH and PUBSUB introspection.
 
-Subscription commands answer once per channel (a push in RESP3, an array in RESP2), so they add
-their replies directly and return NO_REPLY.
+The subscription commands answer once per channel (a push in RESP3, an array in RESP2), so they
+add their confirmations themselves and return NO_REPLY. Unsubscribing from nothing in particular
+drops every current subscription of that kind, and with none left still confirms once, with a
+null name. Delivery and the subscription tables live in server/pubsub.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ..keyspace.glob import glob_matcher
 from ..protocol.encoder import Push
+from ..protocol.errors import CommandError
 from ..server.client import NO_REPLY
+from ..server.pubsub import PubSub
+from .server_admin import declare_help
 from .table import command, container
 
 if TYPE_CHECKING:
     from ..server.client import Client
-    from ..server.pubsub import PubSub
 
 GROUP = "pubsub"
 SUBSCRIBE_FLAGS = "pubsub noscript loading stale"
+PUBLISH_FLAGS = "pubsub loading stale fast may_replicate"
+INTROSPECTION_FLAGS = "pubsub loading stale"
+
+Change = Callable[["PubSub", "Client", bytes], None]  # e.g. PubSub.subscribe
 
 
-def _confirm(client: Client, kind: bytes, name: bytes | None, count: int) -> None:
-    client.add_reply(Push([kind, name, count]))
+class Kind:
+    """One kind of subscription: its reply name, the client's set and how to count it."""
+
+    __slots__ = ("subscribe_reply", "unsubscribe_reply", "subscribe", "unsubscribe", "current",
+                 "count")
+
+    def __init__(self, name: bytes, subscribe: Change, unsubscribe: Change,
+                 current: Callable[[Client], set[bytes]], count: Callable[[Client], int]) -> None:
+        self.subscribe_reply = name + b"subscribe"
+        self.unsubscribe_reply = name + b"unsubscribe"
+        self.subscribe = subscribe
+        self.unsubscribe = unsubscribe
+        self.current = current
+        self.count = count
 
 
-def _subscribe_all(client: Client, names: list[bytes], kind: bytes, add, count) -> object:
-    for name in names:
-        add(client, name)
-        _confirm(client, kind, name, count(client))
-    return NO_REPLY
-
-
-def _unsubscribe_all(client: Client, names: list[bytes], current: set[bytes], kind: bytes, remove, count) -> object:
-    targets = names or list(current)  # no names: every current subscription
-    if not targets:
-        _confirm(client, kind, None, count(client))
-        return NO_REPLY
-    for name in list(targets):
-        remove(client, name)
-        _confirm(client, kind, name, count(client))
-    return NO_REPLY
-
-
-def _pubsub(client: Client) -> PubSub:
-    return client.server.pubsub
-
-
-def _total(client: Client) -> int:
+def _classic_count(client: Client) -> int:
+    """Channels and patterns share one count in (P)SUBSCRIBE replies; shard channels have theirs."""
     return len(client.channels) + len(client.patterns)
 
 
-def _shard_total(client: Client) -> int:
+def _shard_count(client: Client) -> int:
     return len(client.shard_channels)
 
 
+CHANNELS = Kind(b"", PubSub.subscribe, PubSub.unsubscribe, lambda c: c.channels, _classic_count)
+PATTERNS = Kind(b"p", PubSub.psubscribe, PubSub.punsubscribe, lambda c: c.patterns, _classic_count)
+SHARD_CHANNELS = Kind(b"s", PubSub.ssubscribe, PubSub.sunsubscribe, lambda c: c.shard_channels,
+                      _shard_count)
+
+
+def _confirm_each(client: Client, confirmations: list[Push]) -> object:
+    """Add one confirmation per channel; CLIENT REPLY SKIP silences all of them, not just one."""
+    if client.reply_mode == "skip":
+        client.reply_mode = "on"
+        return NO_REPLY
+    for confirmation in confirmations:
+        client.add_reply(confirmation)
+    return NO_REPLY
+
+
+def subscribe_all(client: Client, names: list[bytes], kind: Kind) -> object:
+    pubsub = client.server.pubsub
+    confirmations = []
+    for name in names:
+        kind.subscribe(pubsub, client, name)
+        confirmations.append(Push([kind.subscribe_reply, name, kind.count(client)]))
+    return _confirm_each(client, confirmations)
+
+
+def unsubscribe_all(client: Client, names: list[bytes], kind: Kind) -> object:
+    pubsub = client.server.pubsub
+    targets = names or list(kind.current(client))  # no names: every current subscription
+    if not targets:
+        return _confirm_each(client, [Push([kind.unsubscribe_reply, None, kind.count(client)])])
+    confirmations = []
+    for name in targets:
+        kind.unsubscribe(pubsub, client, name)
+        confirmations.append(Push([kind.unsubscribe_reply, name, kind.count(client)]))
+    return _confirm_each(client, confirmations)
+
+
 @command("subscribe", -2, flags=SUBSCRIBE_FLAGS, group=GROUP, since="2.0.0",
-         summary="Listens for messages published to the given channels.")
+         summary="Listens for messages published to channels.",
+         complexity="O(N) where N is the number of channels to subscribe to.")
 def subscribe(client: Client, args: list[bytes]):
-    return _subscribe_all(client, args[1:], b"subscribe", _pubsub(client).subscribe, _total)
+    # Allowed inside MULTI (EXEC) for backward compatibility, as in Redis.
+    return subscribe_all(client, args[1:], CHANNELS)
 
 
 @command("unsubscribe", -1, flags=SUBSCRIBE_FLAGS, group=GROUP, since="2.0.0",
-         summary="Stops listening to the given channels, or to all channels.")
+         summary="Stops listening to messages posted to channels.",
+         complexity="O(N) where N is the number of channels to unsubscribe.")
 def unsubscribe(client: Client, args: list[bytes]):
-    return _unsubscribe_all(client, args[1:], client.channels, b"unsubscribe", _pubsub(client).unsubscribe, _total)
+    return unsubscribe_all(client, args[1:], CHANNELS)
 
 
 @command("psubscribe", -2, flags=SUBSCRIBE_FLAGS, group=GROUP, since="2.0.0",
-         summary="Listens for messages published to channels matching the glob patterns.")
+         summary="Listens for messages published to channels that match one or more patterns.",
+         complexity="O(N) where N is the number of patterns to subscribe to.")
 def psubscribe(client: Client, args: list[bytes]):
-    return _subscribe_all(client, args[1:], b"psubscribe", _pubsub(client).psubscribe, _total)
+    return subscribe_all(client, args[1:], PATTERNS)
 
 
 @command("punsubscribe", -1, flags=SUBSCRIBE_FLAGS, group=GROUP, since="2.0.0",
-         summary="Stops listening to the given patterns, or to all patterns.")
+         summary="Stops listening to messages published to channels that match one or more patterns.",
+         complexity="O(N) where N is the number of patterns to unsubscribe.")
 def punsubscribe(client: Client, args: list[bytes]):
-    return _unsubscribe_all(client, args[1:], client.patterns, b"punsubscribe", _pubsub(client).punsubscribe, _total)
+    return unsubscribe_all(client, args[1:], PATTERNS)
 
 
 @command("ssubscribe", -2, flags=SUBSCRIBE_FLAGS, keys=(1, -1, 1), group=GROUP, since="7.0.0",
-         summary="Listens for messages published to the given shard channels.")
+         summary="Listens for messages published to shard channels.",
+         complexity="O(N) where N is the number of shard channels to subscribe to.")
 def ssubscribe(client: Client, args: list[bytes]):
-    pubsub = _pubsub(client)
-    return _subscribe_all(client, args[1:], b"ssubscribe",
-                          lambda c, n: pubsub.subscribe(c, n, shard=True), _shard_total)
+    if client.in_exec:  # unlike SUBSCRIBE, no backward-compatibility exception for MULTI
+        raise CommandError("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client")
+    return subscribe_all(client, args[1:], SHARD_CHANNELS)
 
 
 @command("sunsubscribe", -1, flags=SUBSCRIBE_FLAGS, keys=(1, -1, 1), group=GROUP, since="7.0.0",
-         summary="Stops listening to the given shard channels, or to all of them.")
+         summary="Stops listening to messages posted to shard channels.",
+         complexity="O(N) where N is the number of shard channels to unsubscribe.")
 def sunsubscribe(client: Client, args: list[bytes]):
-    pubsub = _pubsub(client)
-    return _unsubscribe_all(client, args[1:], client.shard_channels, b"sunsubscribe",
-                            lambda c, n: pubsub.unsubscribe(c, n, shard=True), _shard_total)
+    return unsubscribe_all(client, args[1:], SHARD_CHANNELS)
 
 
-@command("publish", 3, flags="pubsub loading stale fast may_replicate", group=GROUP, since="2.0.0",
-         summary="Posts a message to a channel; returns how many clients received it.")
+@command("publish", 3, flags=PUBLISH_FLAGS, group=GROUP, since="2.0.0",
+         summary="Posts a message to a channel.",
+         complexity="O(N+M) where N is the number of clients subscribed to the receiving channel "
+                    "and M is the total number of subscribed patterns (by any client).")
 def publish(client: Client, args: list[bytes]):
-    return _pubsub(client).publish(args[1], args[2])
+    return client.server.pubsub.publish(args[1], args[2])
 
 
-@command("spublish", 3, flags="pubsub loading stale fast may_replicate", keys=(1, 1, 1), group=GROUP,
-         since="7.0.0", summary="Posts a message to a shard channel.")
+@command("spublish", 3, flags=PUBLISH_FLAGS, keys=(1, 1, 1), group=GROUP, since="7.0.0",
+         summary="Post a message to a shard channel",
+         complexity="O(N) where N is the number of clients subscribed to the receiving shard channel.")
 def spublish(client: Client, args: list[bytes]):
-    return _pubsub(client).spublish(args[1], args[2])
+    return client.server.pubsub.spublish(args[1], args[2])
 
 
-container("pubsub", -2, group=GROUP, since="2.8.0", summary="Inspects the Pub/Sub subsystem.")
+# -- PUBSUB introspection ------------------------------------------------------------------------
 
-INTROSPECTION_FLAGS = "pubsub loading stale"
+container("pubsub", -2, group=GROUP, since="2.8.0", summary="A container for Pub/Sub commands.")
 
 
 def _matching(names, args: list[bytes]) -> list[bytes]:
     if len(args) > 2:
-        from ..keyspace.glob import glob_matcher
-
         matches = glob_matcher(args[2])
         return [name for name in names if matches(name)]
     return list(names)
@@ -129,50 +173,53 @@ def _flat_counts(table, names: list[bytes]) -> list:
 
 
 @command("pubsub|channels", -2, flags=INTROSPECTION_FLAGS, group=GROUP, since="2.8.0",
-         summary="Lists channels with at least one subscriber, optionally filtered by a pattern.")
+         summary="Returns the active channels.",
+         complexity="O(N) where N is the number of active channels, and assuming constant time "
+                    "pattern matching (relatively short channels and patterns)")
 def pubsub_channels(client: Client, args: list[bytes]):
-    return _matching(_pubsub(client).channels, args)
+    return _matching(client.server.pubsub.channels, args)
 
 
 @command("pubsub|shardchannels", -2, flags=INTROSPECTION_FLAGS, group=GROUP, since="7.0.0",
-         summary="Lists shard channels with at least one subscriber.")
+         summary="Returns the active shard channels.",
+         complexity="O(N) where N is the number of active shard channels, and assuming constant "
+                    "time pattern matching (relatively short shard channels).")
 def pubsub_shardchannels(client: Client, args: list[bytes]):
-    return _matching(_pubsub(client).shard_channels, args)
+    return _matching(client.server.pubsub.shard_channels, args)
 
 
 @command("pubsub|numsub", -2, flags=INTROSPECTION_FLAGS, group=GROUP, since="2.8.0",
-         summary="Subscriber counts of the given channels.")
+         summary="Returns a count of subscribers to channels.",
+         complexity="O(N) for the NUMSUB subcommand, where N is the number of requested channels")
 def pubsub_numsub(client: Client, args: list[bytes]):
-    return _flat_counts(_pubsub(client).channels, args[2:])
+    return _flat_counts(client.server.pubsub.channels, args[2:])
 
 
 @command("pubsub|shardnumsub", -2, flags=INTROSPECTION_FLAGS, group=GROUP, since="7.0.0",
-         summary="Subscriber counts of the given shard channels.")
+         summary="Returns the count of subscribers of shard channels.",
+         complexity="O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels")
 def pubsub_shardnumsub(client: Client, args: list[bytes]):
-    return _flat_counts(_pubsub(client).shard_channels, args[2:])
+    return _flat_counts(client.server.pubsub.shard_channels, args[2:])
 
 
 @command("pubsub|numpat", 2, flags=INTROSPECTION_FLAGS, group=GROUP, since="2.8.0",
-         summary="The number of distinct patterns subscribed to.")
+         summary="Returns a count of unique pattern subscriptions.", complexity="O(1)")
 def pubsub_numpat(client: Client, args: list[bytes]):
-    return len(_pubsub(client).patterns)
+    return len(client.server.pubsub.patterns)
 
 
-@command("pubsub|help", 2, flags="loading stale", group=GROUP, since="6.2.0",
-         summary="Lists the PUBSUB subcommands.")
-def pubsub_help(client: Client, args: list[bytes]):
-    return [
-        "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "CHANNELS [<pattern>]",
-        "    Channels that have subscribers, optionally only those matching <pattern>.",
-        "NUMPAT",
-        "    How many distinct patterns have subscribers.",
-        "NUMSUB [<channel> ...]",
-        "    Subscriber count of each channel (pattern subscriptions not counted).",
-        "SHARDCHANNELS [<pattern>]",
-        "    Shard channels that have subscribers, optionally only those matching <pattern>.",
-        "SHARDNUMSUB [<shardchannel> ...]",
-        "    Subscriber count of each shard channel.",
-        "HELP",
-        "    This text.",
-    ]
+_PUBSUB_HELP = (
+    "CHANNELS [<pattern>]",
+    "    Return the currently active channels matching a <pattern> (default: '*').",
+    "NUMPAT",
+    "    Return number of subscriptions to patterns.",
+    "NUMSUB [<channel> ...]",
+    "    Return the number of subscribers for the specified channels, excluding",
+    "    pattern subscriptions(default: no channels).",
+    "SHARDCHANNELS [<pattern>]",
+    "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+    "SHARDNUMSUB [<shardchannel> ...]",
+    "    Return the number of subscribers for the specified shard level channel(s)",
+)
+
+declare_help("pubsub", _PUBSUB_HELP, since="6.2.0", group=GROUP)

@@ -1,4 +1,10 @@
-"""Transactions: MULTI EXEC DISCARD WATCH UNWATCH (queuing itself happens in the dispatcher)."""
+"""Transaction commands: MULTI EXEC DISCARD WATCH UNWATCH (Redis's multi.c).
+
+Queuing itself happens in the dispatcher; the WATCH bookkeeping lives in server/multi.py.
+EXEC writes its array header and then each queued command's reply as that command runs, as
+Redis's execCommand does, so a command that answers with several replies (SUBSCRIBE a b inside
+MULTI) or a message pushed to the client mid-transaction lands exactly where Redis puts it.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from ..protocol.encoder import NULL_ARRAY
 from ..protocol.errors import CommandError
+from ..server.client import NO_REPLY
 from ..server.dispatch import call, resolve
 from ..server.multi import Transaction
 from .table import command
@@ -15,10 +22,11 @@ if TYPE_CHECKING:
 
 GROUP = "transactions"
 CONTROL_FLAGS = "noscript loading stale fast allow_busy"
+EXECABORT = CommandError("EXECABORT Transaction discarded because of previous errors.")
 
 
 @command("multi", 1, flags=CONTROL_FLAGS, acl="transaction", group=GROUP, since="1.2.0",
-         summary="Starts a transaction: later commands are queued until EXEC.")
+         summary="Starts a transaction.", complexity="O(1)")
 def multi(client: Client, args: list[bytes]):
     if client.tx is not None:
         raise CommandError("ERR MULTI calls can not be nested")
@@ -27,49 +35,77 @@ def multi(client: Client, args: list[bytes]):
 
 
 @command("exec", 1, flags="noscript loading stale skip_slowlog", acl="transaction", group=GROUP,
-         since="1.2.0", summary="Runs the queued commands atomically, unless a watched key changed.")
+         since="1.2.0", summary="Executes all commands in a transaction.",
+         complexity="Depends on commands in the transaction")
 def exec_(client: Client, args: list[bytes]):
     tx = client.tx
     if tx is None:
         raise CommandError("ERR EXEC without MULTI")
     client.tx = None
-    watches = client.server.watches
+    server = client.server
+    watches = server.watches
+    aborted = tx.failed
+    changed = not aborted and (client.watch_dirty or watches.expired_since_watch(client))
+    watches.forget(client)
     try:
-        if tx.failed:
-            raise CommandError("EXECABORT Transaction discarded because of previous errors.")
-        if client.watch_dirty or watches.expired_since_watch(client):
+        if aborted:
+            return EXECABORT
+        if changed:
             return NULL_ARRAY
-        watches.unwatch_all(client)
-        client.in_exec = True
-        # Every queued command passed resolve() when it was queued; its errors go in the array.
-        return [call(client, resolve(queued), queued) for queued in tx.queued]
+        return run_queued(client, tx.queued)
+    finally:
+        server.tracking.transaction_done(client)  # CLIENT CACHING covered this whole EXEC
+
+
+def run_queued(client: Client, queued: list[list[bytes]]):
+    """Run the queued commands with blocking denied; each reply is added as soon as it exists.
+
+    The header is the one RESP array header that RESP2 and RESP3 share. CLIENT REPLY SKIP
+    before EXEC silences the whole transaction, as in Redis.
+    """
+    skipping = client.reply_mode == "skip"
+    if skipping:
+        client.reply_mode = "off"
+    if client.reply_mode == "on":
+        client.out.append(b"*%d\r\n" % len(queued))
+    client.in_exec = True
+    try:
+        for args in queued:
+            cmd = resolve(args)  # it resolved when it was queued; the table does not change
+            reply = cmd if cmd.__class__ is CommandError else call(client, cmd, args)
+            if reply is not NO_REPLY:
+                client.add_reply(reply)
     finally:
         client.in_exec = False
-        watches.unwatch_all(client)
+        if skipping and client.reply_mode == "off":
+            client.reply_mode = "on"
+    return NO_REPLY
 
 
 @command("discard", 1, flags=CONTROL_FLAGS, acl="transaction", group=GROUP, since="2.0.0",
-         summary="Drops the queued commands and leaves the transaction.")
+         summary="Discards a transaction.", complexity="O(N), when N is the number of queued commands")
 def discard(client: Client, args: list[bytes]):
     if client.tx is None:
         raise CommandError("ERR DISCARD without MULTI")
     client.tx = None
-    client.server.watches.unwatch_all(client)
+    client.server.watches.forget(client)
     return "OK"
 
 
 @command("watch", -2, flags=CONTROL_FLAGS, keys=(1, -1, 1), acl="transaction", group=GROUP,
-         since="2.2.0", summary="Makes the next EXEC fail if any of these keys changes first.")
+         since="2.2.0", summary="Monitors changes to keys to determine the execution of a transaction.",
+         complexity="O(1) for every key.")
 def watch(client: Client, args: list[bytes]):
     if client.tx is not None:
         raise CommandError("ERR WATCH inside MULTI is not allowed")
+    watches = client.server.watches
     for key in args[1:]:
-        client.server.watches.watch(client, key)
+        watches.watch(client, key)
     return "OK"
 
 
 @command("unwatch", 1, flags=CONTROL_FLAGS, acl="transaction", group=GROUP, since="2.2.0",
-         summary="Forgets every key WATCHed by this connection.")
+         summary="Forgets about watched keys of a transaction.", complexity="O(1)")
 def unwatch(client: Client, args: list[bytes]):
-    client.server.watches.unwatch_all(client)
+    client.server.watches.forget(client)
     return "OK"

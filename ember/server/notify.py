@@ -3,11 +3,12 @@
 Commands call `notify(db, cls, event, key)` after they change a key, with Redis's event name
 and class letter; when the class is enabled the event is published on
 `__keyspace@<db>__:<key>` (message: the event) and/or `__keyevent@<db>__:<event>` (message:
-the key). Disabled classes cost one set lookup.
+the key). A disabled class costs one frozenset lookup.
 
 Class letters: g generic, $ string, l list, s set, h hash, z sorted set, x expired, e evicted,
 t stream, m key miss, d module, n new key; A is every class except m and n; K and E choose
-the keyspace and keyevent channels.
+the keyspace and keyevent channels. The config layer validates the letters and stores them
+with A expanded.
 """
 
 from __future__ import annotations
@@ -18,20 +19,17 @@ if TYPE_CHECKING:
     from ..keyspace.database import Database
     from .app import Server
 
-ALL_CLASSES = "g$lshzxetd"
+ALL_CLASSES = "g$lshzxetd"  # what A stands for
+DIRECTIVE = "notify-keyspace-events"
 
 
-def parse_event_flags(text: str) -> frozenset[str]:
-    """The enabled letters of a notify-keyspace-events value; ValueError on unknown letters."""
-    letters: set[str] = set()
-    for char in text:
-        if char == "A":
-            letters.update(ALL_CLASSES)
-        elif char in ALL_CLASSES or char in "KEmn":
-            letters.add(char)
-        else:
-            raise ValueError(f"invalid notify-keyspace-events flag {char!r}")
-    return frozenset(letters)
+def enabled_classes(letters: str) -> tuple[frozenset[str], bool, bool]:
+    """(event classes that publish, keyspace channel on, keyevent channel on) for a setting."""
+    expanded = set(letters.replace("A", ALL_CLASSES))
+    keyspace, keyevent = "K" in expanded, "E" in expanded
+    # Nothing is published unless a channel kind and at least one class are on.
+    classes = frozenset(expanded - {"K", "E"}) if (keyspace or keyevent) else frozenset()
+    return classes, keyspace, keyevent
 
 
 class KeyspaceNotifier:
@@ -39,17 +37,12 @@ class KeyspaceNotifier:
         self.server = server
         self.classes: frozenset[str] = frozenset()
         self.keyspace = self.keyevent = False
-        directive = "notify-keyspace-events"
-        if directive in server.config.values:
-            self.configure(server.config[directive])
-            server.config.on_change(directive, self.configure)
+        if DIRECTIVE in server.config:
+            self.configure(server.config[DIRECTIVE])
+            server.config.on_change(DIRECTIVE, self.configure)
 
-    def configure(self, text: str) -> None:
-        letters = parse_event_flags(text)
-        self.keyspace = "K" in letters
-        self.keyevent = "E" in letters
-        # Nothing is published unless a channel kind and at least one class are on.
-        self.classes = letters - {"K", "E"} if (self.keyspace or self.keyevent) else frozenset()
+    def configure(self, letters: str) -> None:
+        self.classes, self.keyspace, self.keyevent = enabled_classes(letters)
 
     def notify(self, db: Database, cls: str, event: str, key: bytes) -> None:
         if cls not in self.classes:

@@ -1,20 +1,25 @@
 """Pub/Sub delivery: channel, pattern and shard-channel subscriptions (Redis's pubsub.c).
 
-Channels are global across databases. A message goes to channel subscribers first, then to
-pattern subscribers in subscription order, as Redis does. Delivery writes to the subscriber's
-transport at once; `client-output-buffer-limit pubsub <hard> <soft> <seconds>` then disconnects a
-subscriber whose unsent output passes the hard limit, or stays above the soft limit for longer
-than the soft time, so one stuck consumer cannot exhaust the server's memory.
+Channels are global across databases. A message goes to the channel's subscribers first, then to
+pattern subscribers, and is encoded once per protocol version however many clients receive it.
+A message for the client whose command is running (it PUBLISHed to itself, or its own write
+raised a keyspace event) is held back until that command's reply has been written, as Redis 7.2
+does, so it can never land inside the reply (an EXEC array, say); tracking invalidations for
+that client are held the same way and go first. `client-output-buffer-limit pubsub <hard> <soft>
+<seconds>` disconnects a subscriber whose unsent output reaches the hard limit, or stays at or
+above the soft limit for longer than the soft time, so one stuck consumer cannot exhaust memory.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from ..protocol.encoder import Push
+from ..config import output_buffer_limits
+from ..keyspace.glob import Matcher, glob_matcher
+from ..protocol.encoder import Push, encode
 
 if TYPE_CHECKING:
     from .app import Server
@@ -25,124 +30,185 @@ log = logging.getLogger("ember")
 MESSAGE = b"message"
 PMESSAGE = b"pmessage"
 SMESSAGE = b"smessage"
+OUTPUT_LIMIT_DIRECTIVE = "client-output-buffer-limit"
+
+Subscribers = dict["Client", None]  # insertion-ordered set of clients
 
 
 class PubSub:
     def __init__(self, server: Server) -> None:
         self.server = server
-        self.channels: dict[bytes, dict[Client, None]] = {}
-        self.shard_channels: dict[bytes, dict[Client, None]] = {}
-        self.patterns: dict[bytes, dict[Client, None]] = {}
-        self._matchers: dict[bytes, Callable[[bytes], bool]] = {}
+        self.channels: dict[bytes, Subscribers] = {}
+        self.shard_channels: dict[bytes, Subscribers] = {}
+        self.patterns: dict[bytes, Subscribers] = {}
+        self._matchers: dict[bytes, Matcher] = {}
+        # Pushes held back until the running command has replied: (client, encoded-later push).
+        self.deferred: list[tuple[Client, Push]] = []
+        self._flush_scheduled = False
+        self.limits = (0, 0, 0)  # pubsub class: hard bytes, soft bytes, soft seconds
+        config = server.config
+        if OUTPUT_LIMIT_DIRECTIVE in config:
+            self._configure_limits(config[OUTPUT_LIMIT_DIRECTIVE])
+            config.on_change(OUTPUT_LIMIT_DIRECTIVE, self._configure_limits)
+
+    def _configure_limits(self, text: str) -> None:
+        self.limits = output_buffer_limits(text).get("pubsub", (0, 0, 0))
 
     # -- subscriptions ------------------------------------------------------------------------
 
-    def subscribe(self, client: Client, channel: bytes, shard: bool = False) -> bool:
-        """Add a subscription; False if the client already had it."""
-        own = client.shard_channels if shard else client.channels
-        if channel in own:
-            return False
-        own.add(channel)
-        table = self.shard_channels if shard else self.channels
-        table.setdefault(channel, {})[client] = None
-        return True
+    def subscribe(self, client: Client, channel: bytes) -> None:
+        _add(self.channels, client.channels, client, channel)
 
-    def unsubscribe(self, client: Client, channel: bytes, shard: bool = False) -> bool:
-        own = client.shard_channels if shard else client.channels
-        if channel not in own:
-            return False
-        own.discard(channel)
-        table = self.shard_channels if shard else self.channels
-        _drop(table, channel, client)
-        return True
+    def unsubscribe(self, client: Client, channel: bytes) -> None:
+        _remove(self.channels, client.channels, client, channel)
 
-    def psubscribe(self, client: Client, pattern: bytes) -> bool:
-        if pattern in client.patterns:
-            return False
-        clients = self.patterns.get(pattern)
-        if clients is None:
-            from ..keyspace.glob import glob_matcher
+    def ssubscribe(self, client: Client, channel: bytes) -> None:
+        _add(self.shard_channels, client.shard_channels, client, channel)
 
-            self._matchers[pattern] = glob_matcher(pattern)
-            clients = self.patterns[pattern] = {}
-        clients[client] = None
-        client.patterns.add(pattern)
-        return True
+    def sunsubscribe(self, client: Client, channel: bytes) -> None:
+        _remove(self.shard_channels, client.shard_channels, client, channel)
 
-    def punsubscribe(self, client: Client, pattern: bytes) -> bool:
-        if pattern not in client.patterns:
-            return False
-        client.patterns.discard(pattern)
-        _drop(self.patterns, pattern, client)
+    def psubscribe(self, client: Client, pattern: bytes) -> None:
         if pattern not in self.patterns:
-            del self._matchers[pattern]
-        return True
+            self._matchers[pattern] = glob_matcher(pattern)
+        _add(self.patterns, client.patterns, client, pattern)
 
-    def client_closed(self, client: Client) -> None:
+    def punsubscribe(self, client: Client, pattern: bytes) -> None:
+        _remove(self.patterns, client.patterns, client, pattern)
+        if pattern not in self.patterns:
+            self._matchers.pop(pattern, None)
+
+    def unsubscribe_everything(self, client: Client) -> None:
+        """Disconnect and RESET: drop every subscription without confirmations."""
         for channel in list(client.channels):
             self.unsubscribe(client, channel)
         for channel in list(client.shard_channels):
-            self.unsubscribe(client, channel, shard=True)
+            self.sunsubscribe(client, channel)
         for pattern in list(client.patterns):
             self.punsubscribe(client, pattern)
+
+    def client_closed(self, client: Client) -> None:
+        self.unsubscribe_everything(client)
 
     # -- delivery -----------------------------------------------------------------------------
 
     def publish(self, channel: bytes, message: bytes) -> int:
-        """Deliver to channel and pattern subscribers; the number of clients that received it."""
+        """Deliver to channel and pattern subscribers; the number of deliveries made."""
         received = 0
-        for client in list(self.channels.get(channel, ())):
-            self.deliver(client, Push([MESSAGE, channel, message]))
-            received += 1
+        subscribers = self.channels.get(channel)
+        if subscribers:
+            received += self._deliver_all(list(subscribers), Push([MESSAGE, channel, message]))
         if self.patterns:
-            for pattern, clients in list(self.patterns.items()):
-                if self._matchers[pattern](channel):
-                    for client in list(clients):
-                        self.deliver(client, Push([PMESSAGE, pattern, channel, message]))
-                        received += 1
+            matching = [(pattern, list(clients)) for pattern, clients in self.patterns.items()
+                        if self._matchers[pattern](channel)]
+            for pattern, clients in matching:
+                received += self._deliver_all(clients, Push([PMESSAGE, pattern, channel, message]))
         return received
 
     def spublish(self, channel: bytes, message: bytes) -> int:
-        clients = list(self.shard_channels.get(channel, ()))
-        for client in clients:
-            self.deliver(client, Push([SMESSAGE, channel, message]))
-        return len(clients)
+        subscribers = self.shard_channels.get(channel)
+        if not subscribers:
+            return 0
+        return self._deliver_all(list(subscribers), Push([SMESSAGE, channel, message]))
 
-    def deliver(self, client: Client, message: Push) -> None:
+    def _deliver_all(self, clients: Iterable[Client], message: Push) -> int:
+        """Send message to each client, encoding it at most once per protocol version."""
+        encoded: dict[int, bytes] = {}
+        executing = self.executing_client()
+        count = 0
+        for client in clients:
+            count += 1
+            if client is executing:
+                self.defer(client, message)
+                continue
+            data = encoded.get(client.resp)
+            if data is None:
+                data = encoded[client.resp] = encode(message, client.resp)
+            self.write(client, data)
+        return count
+
+    def write_now(self, client: Client, message: Push) -> None:
+        """One push to one client at once (tracking decides itself what to hold back)."""
+        self.write(client, encode(message, client.resp))
+
+    def write(self, client: Client, data: bytes) -> None:
         if client.closed:
             return
-        client.send(message)
+        client.out.append(data)
+        client.flush()
         self._enforce_output_limit(client)
 
+    # -- pushes held back until the running command has replied ------------------------------
+
+    def executing_client(self) -> Client | None:
+        """The client whose command is running (a script's caller while it runs)."""
+        run = self.server.scripts.run
+        return run.caller if run is not None else self.server.current_client
+
+    def defer(self, client: Client, message: Push) -> None:
+        self.deferred.append((client, message))
+        self.schedule_flush()
+
+    def schedule_flush(self) -> None:
+        """Send held-back pushes once the running command's reply is out (next loop turn)."""
+        if self._flush_scheduled:
+            return
+        loop = self.server.loop
+        if loop is None:  # no event loop (embedded use): nothing can be interleaved anyway
+            self.flush_deferred()
+            return
+        self._flush_scheduled = True
+        loop.call_soon(self.flush_deferred)
+
+    def flush_deferred(self) -> None:
+        """Held-back tracking invalidations, then Pub/Sub messages (Redis's afterCommand), then
+        the BCAST invalidations of this loop turn (Redis's beforeSleep)."""
+        self._flush_scheduled = False
+        tracking = self.server.tracking
+        tracking.flush_pending()
+        if self.deferred:
+            deferred, self.deferred = self.deferred, []
+            for client, message in deferred:
+                self.write(client, encode(message, client.resp))
+        tracking.broadcast()
+
+    # -- output buffer limit ------------------------------------------------------------------
+
     def _enforce_output_limit(self, client: Client) -> None:
-        if client.transport is None:
+        transport = client.transport
+        if transport is None or client.closed:
             return
-        pending = client.transport.get_write_buffer_size()
-        hard, soft, soft_seconds = self.server.output_buffer_limit("pubsub")
-        if not pending:
+        hard, soft, soft_seconds = self.limits
+        pending = transport.get_write_buffer_size()
+        if soft and pending >= soft:
+            now = time.monotonic()
+            if not client.soft_limit_since:
+                client.soft_limit_since = now
+                over_soft_too_long = False
+            else:
+                over_soft_too_long = now - client.soft_limit_since > soft_seconds
+        else:
             client.soft_limit_since = 0.0
-            return
-        over_soft = soft and pending > soft
-        if over_soft and not client.soft_limit_since:
-            client.soft_limit_since = time.monotonic()
-        too_long = over_soft and time.monotonic() - client.soft_limit_since > soft_seconds
-        if (hard and pending > hard) or too_long:
-            log.warning("Client id=%d addr=%s scheduled to be closed ASAP for overcoming of output buffer limits.",
-                        client.id, client.addr)
+            over_soft_too_long = False
+        if (hard and pending >= hard) or over_soft_too_long:
+            log.warning("Client %s scheduled to be closed ASAP for overcoming of output buffer limits.",
+                        client.info_line())
             self.server.stats.client_output_buffer_limit_disconnections += 1
-            client.transport.abort()
+            transport.abort()
             client.close()
 
-    # -- introspection ------------------------------------------------------------------------
 
-    def subscription_count(self, client: Client) -> int:
-        """What (P)SUBSCRIBE replies report: channels plus patterns (shard channels separately)."""
-        return len(client.channels) + len(client.patterns)
+def _add(table: dict[bytes, Subscribers], own: set[bytes], client: Client, name: bytes) -> None:
+    """Subscribe client to name in table (channels, shard channels or patterns)."""
+    if name not in own:
+        own.add(name)
+        table.setdefault(name, {})[client] = None
 
 
-def _drop(table: dict[bytes, dict[Client, None]], name: bytes, client: Client) -> None:
-    clients = table.get(name)
-    if clients is not None:
-        clients.pop(client, None)
+def _remove(table: dict[bytes, Subscribers], own: set[bytes], client: Client, name: bytes) -> None:
+    if name in own:
+        own.discard(name)
+        clients = table[name]
+        del clients[client]
         if not clients:
             del table[name]
