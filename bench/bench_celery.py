@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_core import cpu_seconds  # noqa: E402  (same /proc accounting as bench_core)
+from bench.bench_pubsub_fanout import on_each_server  # noqa: E402
 from tests.clients.apps.celery_app import TASKS, make_app  # noqa: E402
 from tests.clients.conftest import ProcessGroup, app_command, server_url  # noqa: E402
-from tests.conftest import ServerProcess, start_ember, start_redis  # noqa: E402
+from tests.conftest import ServerProcess  # noqa: E402
 
 
 @dataclass
@@ -122,14 +122,7 @@ def main() -> int:
     if shutil.which("redis-server") is None:
         print("redis-server is not installed", file=sys.stderr)
         return 2
-    workdir = Path(tempfile.mkdtemp(prefix="ember-bench-celery-"))
-    runs = {}
-    for name, start in (("redis", start_redis), ("ember", start_ember)):
-        server = start(workdir)
-        try:
-            runs[name] = measure(server, args, workdir)
-        finally:
-            server.stop()
+    runs = on_each_server("ember-bench-celery-", lambda server, workdir: measure(server, args, workdir))
     print(report(runs["redis"], runs["ember"], args))
     return 0
 

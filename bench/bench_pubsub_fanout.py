@@ -22,8 +22,10 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -32,6 +34,7 @@ from bench.bench_core import cpu_seconds, pin  # noqa: E402  (same /proc account
 from tests.conftest import ServerProcess, start_ember, start_redis  # noqa: E402
 from tests.differential.harness import encode_command  # noqa: E402
 
+Run_T = TypeVar("Run_T")
 CHANNEL = b"bench:fanout"
 PATTERN = b"bench:*"
 
@@ -157,6 +160,19 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def on_each_server(prefix: str, measure: Callable[[ServerProcess, Path], Run_T]) -> dict[str, Run_T]:
+    """Start redis-server, then Ember, each in turn on a free port, and measure each while it runs."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    runs = {}
+    for name, start in (("redis", start_redis), ("ember", start_ember)):
+        server = start(workdir)
+        try:
+            runs[name] = measure(server, workdir)
+        finally:
+            server.stop()
+    return runs
+
+
 def main() -> int:
     args = parse_args()
     if shutil.which("redis-server") is None:
@@ -169,15 +185,12 @@ def main() -> int:
         uvloop.install()
     except ImportError:
         pass
-    workdir = Path(tempfile.mkdtemp(prefix="ember-bench-pubsub-"))
-    runs = {}
-    for name, start in (("redis", start_redis), ("ember", start_ember)):
-        server = start(workdir)
-        try:
-            pin(server.process.pid, args.server_core)
-            runs[name] = measure(server, args)
-        finally:
-            server.stop()
+
+    def pinned_measure(server: ServerProcess, _workdir: Path) -> Run:
+        pin(server.process.pid, args.server_core)
+        return measure(server, args)
+
+    runs = on_each_server("ember-bench-pubsub-", pinned_measure)
     print(report(runs["redis"], runs["ember"], args))
     return 0
 
