@@ -691,6 +691,7 @@ class LoadStats:
     functions: list[bytes] = field(default_factory=list)
     aux: dict[bytes, bytes] = field(default_factory=dict)
     checksum_checked: bool = False
+    end_offset: int = 0  # where the RDB data ended (an AOF's commands follow its RDB preamble)
 
 
 def load_rdb(server: Server, data: Any, *, merge: bool = False, keep_expired: bool = False,
@@ -788,6 +789,7 @@ def _load(server: Server, reader: Reader, merge: bool, keep_expired: bool, verif
             if crc64_of(reader.data, checksum_at) != stored:
                 raise RDBError("RDB CRC error: wrong checksum", checksum_at)
             stats.checksum_checked = True
+    stats.end_offset = reader.pos
     _install_functions(server, stats.functions, replace=merge)
     return stats
 

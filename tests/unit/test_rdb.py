@@ -490,8 +490,9 @@ def test_aof_base_flag_and_disabled_checksum():
     write_rdb(source, out, aof_base=True)
     data = out.getvalue()
     assert data.endswith(b"\x00" * 8)
-    stats = load_rdb(make_server(), data)
+    stats = load_rdb(make_server(), data + b"*1\r\n$4\r\nPING\r\n")  # an AOF's commands after the preamble
     assert stats.aux[b"aof-base"] == b"1" and not stats.checksum_checked
+    assert stats.end_offset == len(data)
 
 
 def test_checksum_mismatch_is_reported():
