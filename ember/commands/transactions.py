@@ -60,12 +60,9 @@ def exec_(client: Client, args: list[bytes]):
 def run_queued(client: Client, queued: list[list[bytes]]):
     """Run the queued commands with blocking denied; each reply is added as soon as it exists.
 
-    The header is the one RESP array header that RESP2 and RESP3 share. CLIENT REPLY SKIP
-    before EXEC silences the whole transaction, as in Redis.
+    The header is the one array header RESP2 and RESP3 share, written like any reply: not at
+    all under CLIENT REPLY OFF.
     """
-    skipping = client.reply_mode == "skip"
-    if skipping:
-        client.reply_mode = "off"
     if client.reply_mode == "on":
         client.out.append(b"*%d\r\n" % len(queued))
     client.in_exec = True
@@ -77,8 +74,6 @@ def run_queued(client: Client, queued: list[list[bytes]]):
                 client.add_reply(reply)
     finally:
         client.in_exec = False
-        if skipping and client.reply_mode == "off":
-            client.reply_mode = "on"
     return NO_REPLY
 
 
