@@ -676,13 +676,13 @@ DIRECTIVES: list[Directive] = [
     text("locale-collate", null=False, effect=_set_collation_locale),
     text("ignore-warnings", null=False),
     # -- snapshotting -------------------------------------------------------------------------
-    special("save", SaveKind(), ["3600", "1", "300", "100", "60", "10000"]),
-    yes_no("stop-writes-on-bgsave-error", "yes"),
-    yes_no("rdbcompression", "yes"),
-    yes_no("rdbchecksum", "yes", **IMMUTABLE),
+    special("save", SaveKind(), ["3600", "1", "300", "100", "60", "10000"], **ACTED),
+    yes_no("stop-writes-on-bgsave-error", "yes", **ACTED),
+    yes_no("rdbcompression", "yes", **ACTED),
+    yes_no("rdbchecksum", "yes", **IMMUTABLE, **ACTED),
     enum("sanitize-dump-payload", "no", "no yes clients"),
     text("dbfilename", "dump.rdb", null=False, protected=True,
-         validate=_base_name("dbfilename", "filename")),
+         validate=_base_name("dbfilename", "filename"), **ACTED),
     yes_no("rdb-del-sync-files", "no"),
     special("dir", DirKind(), "./", protected=True, deny_loading=True, effect=_change_directory, **ACTED),
     # -- replication --------------------------------------------------------------------------
@@ -818,7 +818,7 @@ DIRECTIVES: list[Directive] = [
     enum("enable-module-command", "no", PROTECTION, **IMMUTABLE),
     # -- hidden: testing and debugging knobs, found only by their exact name ------------------
     yes_no("use-exit-on-panic", "no", hidden=True),
-    number("rdb-key-save-delay", "0", INT_MIN, INT_MAX, hidden=True),
+    number("rdb-key-save-delay", "0", INT_MIN, INT_MAX, hidden=True, **ACTED),
     number("key-load-delay", "0", INT_MIN, INT_MAX, hidden=True),
     number("watchdog-period", "0", 0, INT_MAX, hidden=True),
     number("loading-process-events-interval-bytes", "2097152", 1024, INT_MAX, hidden=True),

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..keyspace.database import type_name
 from ..keyspace.glob import glob_matcher
+from ..persistence import snapshot
 from ..protocol.errors import NO_SUCH_KEY, SYNTAX, CommandError, invalid_expire_time
 from ..server.propagate import propagate_as
 from .server_admin import declare_help
@@ -569,6 +570,7 @@ def flushall(client: Client, args: list[bytes]):
     parse_flush_mode(args)
     for db in client.server.dbs:
         db.flush()
+    snapshot.after_flushall(client.server)  # stops a BGSAVE; saves the empty dataset under save points
     client.server.dirty += 1  # Redis counts the FLUSHALL itself on top of the removed keys
     return "OK"
 

@@ -931,9 +931,11 @@ def shutdown(client: Client, args: list[bytes]):
         raise CommandError("ERR No shutdown in progress.")
     server = client.server
     log.warning("User requested shutdown...")
-    wants_save = b"save" in options or (b"nosave" not in options and server.config["save"].strip())
-    if wants_save:
-        log.warning("Saving the dataset on shutdown is not implemented yet: exiting without saving.")
+    from ..persistence.snapshot import prepare_for_shutdown  # persistence builds on this module
+
+    if not prepare_for_shutdown(server, save_flag=b"save" in options, nosave=b"nosave" in options,
+                                force=b"force" in options):
+        raise CommandError("ERR Errors trying to SHUTDOWN. Check logs.")
     server.request_shutdown(0)
     return NO_REPLY
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from .. import REDIS_COMPAT_VERSION, __version__
 from ..config import Config, parse_memory
 from ..keyspace.database import Database
+from ..protocol.errors import CommandError
 from ..scripting.lua import ScriptEngine
 from .blocking import BlockingManager
 from .dispatch import busy_reply
@@ -55,6 +56,7 @@ class Server:
         self.exit_code = 0
         self.on_stop = lambda: None  # set by the event loop runner
         self.stopping = False
+        self.write_error: CommandError | None = None  # MISCONF while snapshots fail (persistence.snapshot)
         self.active_expire_enabled = True  # DEBUG SET-ACTIVE-EXPIRE 0 turns the cron cycle off
         self.propagator = Propagator()
         self.blocking = BlockingManager(self)
@@ -182,8 +184,16 @@ class Server:
                 signal.signal(sig, lambda s, _f: self.loop.call_soon_threadsafe(self._on_signal, s))
 
     def _on_signal(self, sig: int) -> None:
+        from ..persistence.snapshot import prepare_for_shutdown
+
         name = signal.Signals(sig).name
         log.warning("Received %s scheduling shutdown...", name)
+        directive = "shutdown-on-sigterm" if sig == signal.SIGTERM else "shutdown-on-sigint"
+        flags = str(self.config[directive]).split()
+        if not prepare_for_shutdown(self, save_flag="save" in flags, nosave="nosave" in flags, force="force" in flags):
+            log.warning("%s received but errors trying to shut down the server, check the logs for more information",
+                        name)
+            return
         self.request_shutdown(0)
 
 

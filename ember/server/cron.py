@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from ..persistence import snapshot
+
 if TYPE_CHECKING:
     from .app import Server
 
@@ -20,6 +22,7 @@ def server_cron(server: Server) -> None:
         server.propagator.flush()  # the DELs of keys that expired
     server.stats.sample_ops()
     close_idle_clients(server)
+    snapshot.cron(server)
 
 
 def active_expire_cycle(server: Server, period_s: float) -> None:

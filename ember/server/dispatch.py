@@ -112,6 +112,8 @@ def execute(client: Client, args: list[bytes]) -> Any:
         return reject(client, cmd, CommandError(NOAUTH))
     if client.tx is not None and "no_multi" in cmd.flags:
         return reject(client, cmd, CommandError("ERR Command not allowed inside a transaction"))
+    if server.write_error is not None and ("write" in cmd.flags or cmd.name == "ping"):
+        return reject(client, cmd, server.write_error)  # MISCONF: the last background save failed
     if client.resp == 2 and (client.channels or client.patterns or client.shard_channels) \
             and cmd.name not in _SUBSCRIBED_CONTEXT:
         return reject(client, cmd, CommandError(

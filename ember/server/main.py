@@ -89,6 +89,10 @@ def run_server(config: Config) -> int:
     ignored = config.not_acted_on()
     if ignored:
         log.info("Accepted but not acted on yet: %s", ", ".join(ignored))
+    from ..persistence.snapshot import load_at_startup
+
+    if not load_at_startup(server):
+        return 1
     try:
         asyncio.run(_serve(server))
     except OSError as err:
