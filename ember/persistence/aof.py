@@ -10,9 +10,9 @@ This module owns:
 - the manifest: parsing with Redis's strictness and error texts, atomic persisting;
 - the writer (`AOFState.feed`, a sink of `server.propagator`): each effective write arrives in
   its deterministic form and is appended as RESP, with SELECT when the database changes and
-  `#TS:` annotations when aof-timestamp-enabled is on. `appendfsync always` writes and fsyncs
-  before the dispatcher lets the reply go out; `everysec` writes once per event-loop pass and
-  fsyncs from a background thread at most once a second, so the loop never waits on the disk;
+  `#TS:` annotations when aof-timestamp-enabled is on. Each batch is written before the
+  dispatcher lets the reply go out; `appendfsync always` also fsyncs then, `everysec` fsyncs
+  from a background thread at most once a second, so the loop never waits on the disk, and
   `no` leaves fsync to the OS. Write errors keep the data buffered, set
   aof_last_write_status:err and `server.aof_write_error` (the MISCONF error writers must get)
   until a retry from the cron succeeds;
@@ -297,7 +297,6 @@ class AOFState:
     fsync_offset: int = 0  # current_size at the last fsync
     last_fsync: int = 0  # unix seconds
     last_timestamp: int = 0  # the last #TS annotation
-    flush_scheduled: bool = False
     flush_postponed_since: int = 0
     write_ok: bool = True  # aof_last_write_status
     write_errno: int = 0
@@ -350,10 +349,10 @@ class AOFState:
             buf += b"*%d\r\n" % len(argv)
             for arg in argv:
                 buf += b"$%d\r\n%b\r\n" % (len(arg), arg)
-        if self.policy == "always":
-            self.flush()  # before the dispatcher lets the reply out: acknowledged means on disk
-        elif not self.flush_scheduled:
-            self._schedule_flush()
+        # Written before the dispatcher lets the reply out, as Redis writes its buffer before
+        # replying: an acknowledged write survives a crash of the process (and with `always`,
+        # fsynced too, of the machine).
+        self.flush()
 
     def _timestamp(self, buf: bytearray) -> None:
         now = int(time.time())
@@ -361,19 +360,9 @@ class AOFState:
             self.last_timestamp = now
             buf += b"#TS:%d\r\n" % now
 
-    def _schedule_flush(self) -> None:
-        """Write once per event-loop pass (Redis writes its buffer in beforeSleep)."""
-        loop = self.server.loop
-        if loop is None or loop.is_closed():
-            self.flush()
-            return
-        self.flush_scheduled = True
-        loop.call_soon(self.flush)
-
     # -- writing and fsync (flushAppendOnlyFile) --------------------------------------------------
 
     def flush(self, force: bool = False) -> None:
-        self.flush_scheduled = False
         if self.fd < 0:
             return
         everysec = self.policy == "everysec"
