@@ -398,16 +398,23 @@ def test_shutdown_nosave_exits_cleanly(tmp_path):
     with pytest.raises(redis.ConnectionError):
         client.execute_command("SHUTDOWN", "NOSAVE")
     assert server.process.wait(timeout=10) == 0
-    assert "not implemented yet" not in server.log()
+    assert "DB saved on disk" not in server.log()
+    assert not (tmp_path / "dump.rdb").exists()
 
 
-def test_shutdown_with_save_points_says_saving_is_not_implemented(tmp_path):
+def test_shutdown_with_save_points_saves_the_dataset(tmp_path):
     server = start_ember(tmp_path, "--save", "900 1")
     client = server.client()
+    client.set("kept", "yes")
     with pytest.raises(redis.ConnectionError):
         client.execute_command("SHUTDOWN")
     assert server.process.wait(timeout=10) == 0
-    assert "Saving the dataset on shutdown is not implemented yet" in server.log()
+    assert "DB saved on disk" in server.log()
+    restarted = start_ember(tmp_path, "--save", "900 1")
+    try:
+        assert restarted.client().get("kept") == b"yes"
+    finally:
+        restarted.stop()
 
 
 def test_shutdown_rejected_options_keep_running(r):
