@@ -57,6 +57,7 @@ def resolve(args: list[bytes]) -> Command | CommandError:
             cmd = sub
     arity = cmd.arity
     if (len(args) != arity) if arity >= 0 else (len(args) < -arity):  # Command.arity_ok, inlined
+        cmd.rejected_calls += 1
         return wrong_arity(cmd.name)
     return cmd
 
@@ -167,6 +168,8 @@ def call(client: Client, cmd: Command, args: list[bytes]) -> Any:
     if reply.__class__ is CommandError:
         cmd.failed_calls += 1
         server.stats.count_error(reply.code)
+    elif isinstance(reply, CommandError):  # an error relayed from a script: counted where it arose
+        cmd.failed_calls += 1
     elif client.tracking is not None and "readonly" in cmd.flags:
         server.tracking.remember_keys(client, cmd.keys(args))
     if duration_us >= server.slowlog_threshold_us >= 0 and "skip_slowlog" not in cmd.flags:
