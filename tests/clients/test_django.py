@@ -194,9 +194,6 @@ def error_counts(r) -> tuple[int, int, int]:
             int(commands.get("cmdstat_eval", {}).get("failed_calls", 0)))
 
 
-@pytest.mark.xfail(strict=True, reason="Ember defect: an EVAL whose script fails with an error raised by "
-                   "redis.call (scripting's RelayedError) is not counted in the EVAL's failed_calls: "
-                   "dispatch.call counts failed calls only for replies whose class is exactly CommandError")
 def test_script_error_counts_once_and_fails_the_eval(djredis, r):
     before = error_counts(r)
     djredis.set("big", 2**63 - 1)

@@ -269,8 +269,6 @@ def test_protocol_negotiated(client):
     assert client.client_info()["resp"] == str(protocol)
 
 
-@pytest.mark.xfail(strict=True, reason="Ember defect: a command refused for its arity (SET b) is not counted "
-                   "in its rejected_calls (dispatch.resolve returns the arity error before counting)")
 def test_arity_error_counts_as_a_rejected_call(client):
     rejected = int(client.info("commandstats").get("cmdstat_set", {}).get("rejected_calls", 0))
     with pytest.raises(ResponseError, match="wrong number of arguments"):
