@@ -35,7 +35,7 @@ class RawConnection:
         return self.read_reply()
 
     def read_reply(self) -> bytes:
-        """Read exactly one complete reply (hiredis tells where it ends) and return its bytes."""
+        """Read exactly one complete reply and return its bytes."""
         while True:
             end = _reply_length(self.buffer)
             if end is not None:
@@ -50,23 +50,40 @@ class RawConnection:
         self.sock.close()
 
 
-_INCOMPLETE = object()
+_BULK_TYPES = frozenset(b"$=!")  # a length line, then that many bytes
+_AGGREGATE_TYPES = frozenset(b"*~>")  # a count line, then that many replies
+_PAIR_TYPES = frozenset(b"%|")  # a count line, then that many key/value pairs
 
 
 def _reply_length(data: bytes) -> int | None:
-    """Length of the first complete reply in data, or None when it is incomplete."""
-    # Replies end with \r\n: try each line end as the end of the reply. hiredis returns False for
-    # a RESP3 '#f', so "incomplete" is a sentinel of our own.
-    start = 0
-    while True:
-        end = data.find(b"\r\n", start)
+    """Length of the first complete reply in data, or None when it is incomplete.
+
+    One linear pass: `pending` counts the replies still to read (aggregates add their elements,
+    an attribute '|' adds its pairs and is followed by the reply it annotates).
+    """
+    pos, pending = 0, 1
+    while pending:
+        end = data.find(b"\r\n", pos)
         if end < 0:
             return None
-        reader = hiredis.Reader(replyError=lambda e: e, notEnoughData=_INCOMPLETE)
-        reader.feed(data[: end + 2])
-        if reader.gets() is not _INCOMPLETE:
-            return end + 2
-        start = end + 2
+        kind = data[pos]
+        if kind in _BULK_TYPES:
+            size = int(data[pos + 1 : end])
+            pos = end + 2
+            if size >= 0:
+                if len(data) < pos + size + 2:
+                    return None
+                pos += size + 2
+            pending -= 1
+        elif kind in _AGGREGATE_TYPES or kind in _PAIR_TYPES:
+            count = int(data[pos + 1 : end])
+            pos = end + 2
+            elements = max(count, 0) * (2 if kind in _PAIR_TYPES else 1)
+            pending += elements - (0 if kind == 0x7C else 1)  # '|' precedes the reply itself
+        else:  # simple types: + - : , # _ (
+            pos = end + 2
+            pending -= 1
+    return pos
 
 
 def decode(raw: bytes):
