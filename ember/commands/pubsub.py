@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..keyspace.glob import glob_matcher
-from ..protocol.encoder import Push
+from ..protocol.encoder import Push, encode_into
 from ..protocol.errors import CommandError
 from ..server.client import NO_REPLY
 from ..server.pubsub import PubSub
@@ -62,12 +62,14 @@ SHARD_CHANNELS = Kind(b"s", PubSub.ssubscribe, PubSub.sunsubscribe, lambda c: c.
 
 
 def _confirm_each(client: Client, confirmations: list[Push]) -> object:
-    """Add one confirmation per channel; CLIENT REPLY SKIP silences all of them, not just one."""
+    """Add one confirmation per channel. Like Pub/Sub messages they are pushes, which CLIENT REPLY
+    OFF/SKIP does not silence (Redis's CLIENT_PUSHING); a SKIP is used up by this command all
+    the same."""
     if client.reply_mode == "skip":
         client.reply_mode = "on"
-        return NO_REPLY
+    out, resp = client.out, client.resp
     for confirmation in confirmations:
-        client.add_reply(confirmation)
+        encode_into(out, confirmation, resp)
     return NO_REPLY
 
 

@@ -30,6 +30,12 @@ class Transaction:
         self.queued: list[list[bytes]] = []
         self.failed = False  # a queued command was rejected: EXEC must abort
 
+    def queue(self, client: Client, args: list[bytes]) -> None:
+        """Queue a command, unless EXEC is already bound to fail: then, as Redis, keeping it
+        would only waste memory (CLIENT LIST's multi= shows what was kept)."""
+        if not (self.failed or client.watch_dirty):
+            self.queued.append(args)
+
 
 def key_is_expired(db: Database, key: bytes) -> bool:
     """Whether key is stored but logically expired; unlike a lookup, this deletes nothing."""

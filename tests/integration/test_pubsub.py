@@ -259,10 +259,19 @@ def test_message_to_self_follows_the_reply(raw):
     assert raw.read_reply() == b">3\r\n$7\r\nmessage\r\n$2\r\nme\r\n$5\r\nin tx\r\n"
 
 
-def test_client_reply_skip_silences_every_confirmation(r, raw):
+def test_client_reply_does_not_silence_confirmations(r, raw):
+    """Confirmations are pushes, like messages: CLIENT REPLY SKIP/OFF leave them alone."""
     raw.sock.sendall(encode_command(("CLIENT", "REPLY", "SKIP")) + encode_command(("SUBSCRIBE", "a", "b")))
-    assert raw.call("PING") == b"*2\r\n$4\r\npong\r\n$0\r\n\r\n"
-    assert numsub(r, "b") == 1
+    assert raw.read_reply() == b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n"
+    assert raw.read_reply() == b"*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n"
+    assert raw.call("PING") == b"*2\r\n$4\r\npong\r\n$0\r\n\r\n"  # the SKIP was used up
+    raw.sock.sendall(encode_command(("UNSUBSCRIBE",)) + encode_command(("CLIENT", "REPLY", "OFF"))
+                     + encode_command(("SUBSCRIBE", "c")) + encode_command(("PING",)))
+    replies = [raw.read_reply(), raw.read_reply()]  # the two unsubscribe confirmations
+    assert {decode(reply)[1] for reply in replies} == {b"a", b"b"}
+    assert raw.read_reply() == b"*3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n"  # PING's pong is off
+    assert raw.call("UNSUBSCRIBE") == b"*3\r\n$11\r\nunsubscribe\r\n$1\r\nc\r\n:0\r\n"
+    assert numsub(r, "c") == 0
 
 
 def test_pubsub_help(r):

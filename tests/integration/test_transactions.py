@@ -153,23 +153,38 @@ def test_exec_null_reply_in_resp3(ember, r):
         connection.close()
 
 
-def test_client_list_shows_multi_and_dirty_flags(ember, r, other):
-    r.client_setname("tx")
+def _client_line(observer: redis.Redis, name: str) -> dict[str, str]:
+    return next(c for c in observer.client_list() if c["name"] == name)
 
-    def line() -> dict[str, str]:
-        entry = next(c for c in other.client_list() if c["name"] == "tx")
-        return entry
 
-    r.execute_command("WATCH", "k")
-    assert "d" not in line()["flags"]
+def test_client_list_shows_multi_and_dirty_flags(raw, other):
+    raw.call("CLIENT", "SETNAME", "tx")
+    raw.call("WATCH", "k")
+    assert "d" not in _client_line(other, "tx")["flags"]
+    raw.call("MULTI")
+    raw.call("PING")
+    raw.call("PING")
+    line = _client_line(other, "tx")
+    assert line["flags"] == "x" and line["multi"] == "2"
     other.set("k", "v")
-    assert "d" in line()["flags"]
-    r.execute_command("MULTI")
-    r.execute_command("PING")
-    r.execute_command("PING")
-    assert "x" in line()["flags"] and line()["multi"] == "2"
-    assert r.execute_command("EXEC") is None
-    assert line()["flags"] == "N" and line()["multi"] == "-1"
+    assert _client_line(other, "tx")["flags"] == "xd"
+    assert decode(raw.call("EXEC")) is None
+    line = _client_line(other, "tx")
+    assert line["flags"] == "N" and line["multi"] == "-1"
+
+
+@pytest.mark.xfail(strict=True, reason="dispatch.py appends to tx.queued itself; it should call "
+                                       "Transaction.queue(client, args), which drops doomed commands")
+def test_doomed_transaction_keeps_no_commands(raw, other):
+    raw.call("CLIENT", "SETNAME", "doomed")
+    raw.call("WATCH", "k")
+    other.set("k", "v")
+    raw.call("MULTI")
+    raw.call("PING")
+    assert _client_line(other, "doomed")["multi"] == "0"
+    raw.call("NOSUCHCOMMAND")
+    raw.call("PING")
+    assert _client_line(other, "doomed")["multi"] == "0"
 
 
 # -- WATCH -----------------------------------------------------------------------------------------
