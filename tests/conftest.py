@@ -151,3 +151,19 @@ def r3(ember):
     client.flushall()
     yield client
     client.close()
+
+
+def raw(client: redis.Redis, *args):
+    """A command's reply as the server sent it, without redis-py's reply conversions."""
+    connection = client.connection_pool.get_connection()
+    try:
+        connection.send_command(*args)
+        return connection.read_response()
+    finally:
+        client.connection_pool.release(connection)
+
+
+def encoding(client: redis.Redis, key: str) -> str:
+    """OBJECT ENCODING of key as text."""
+    value = client.object("encoding", key)
+    return value.decode() if isinstance(value, bytes) else value

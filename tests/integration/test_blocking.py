@@ -15,10 +15,9 @@ from typing import Any
 import pytest
 import redis
 
+from ember.protocol.errors import WRONGTYPE
 from tests.conftest import wait_until
 from tests.differential.harness import RawConnection, encode_command
-
-WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 
 
 def blocked_clients(client: redis.Redis) -> int:

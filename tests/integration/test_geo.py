@@ -8,18 +8,9 @@ import redis
 
 from ember.commands.geo import format_distance, human_double
 from ember.keyspace import geohash
+from tests.conftest import raw
 
 SICILY = (13.361389, 38.115556, "Palermo", 15.087269, 37.502669, "Catania")
-
-
-def raw(client: redis.Redis, *args):
-    """A reply without redis-py's response callbacks."""
-    connection = client.connection_pool.get_connection()
-    try:
-        connection.send_command(*args)
-        return connection.read_response()
-    finally:
-        client.connection_pool.release(connection)
 
 
 def test_geoadd_stores_redis_scores(r):

@@ -14,16 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ember.keyspace.lists import LP_EMPTY_SIZE, ListValue, entry_size
-from tests.conftest import start_ember, wait_until
+from ember.protocol.errors import WRONGTYPE
+from tests.conftest import encoding, start_ember, wait_until
 from tests.differential.harness import RawConnection
 
-WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 LARGE = b"x" * 8192  # bigger than a 4 KB node: forces a quicklist under list-max-listpack-size -1
-
-
-def encoding(client: redis.Redis, key: str) -> str:
-    value = client.object("encoding", key)
-    return value.decode() if isinstance(value, bytes) else value
 
 
 @pytest.fixture

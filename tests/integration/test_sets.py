@@ -9,24 +9,8 @@ from contextlib import contextmanager
 import pytest
 import redis
 
-from tests.conftest import start_ember
-
-WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
-
-
-def raw(client: redis.Redis, *args):
-    """A command's reply as the server sent it, without redis-py's reply conversions."""
-    connection = client.connection_pool.get_connection()
-    try:
-        connection.send_command(*args)
-        return connection.read_response()
-    finally:
-        client.connection_pool.release(connection)
-
-
-def encoding(client: redis.Redis, key: str) -> str:
-    value = client.object("encoding", key)
-    return value.decode() if isinstance(value, bytes) else value
+from ember.protocol.errors import WRONGTYPE
+from tests.conftest import encoding, raw, start_ember
 
 
 def members(client: redis.Redis, key: str) -> list[bytes]:

@@ -12,20 +12,9 @@ import time
 import pytest
 import redis
 
-from tests.conftest import wait_until
+from ember.protocol.errors import WRONGTYPE
+from tests.conftest import raw, wait_until
 from tests.differential.harness import RawConnection, decode
-
-WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
-
-
-def raw(client: redis.Redis, *args):
-    """A reply without redis-py's response callbacks."""
-    connection = client.connection_pool.get_connection()
-    try:
-        connection.send_command(*args)
-        return connection.read_response()
-    finally:
-        client.connection_pool.release(connection)
 
 
 def wire(client: redis.Redis, *args) -> bytes:

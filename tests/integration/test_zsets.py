@@ -7,14 +7,8 @@ from __future__ import annotations
 import pytest
 import redis
 
-from tests.conftest import start_ember, wait_until
-
-WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
-
-
-def encoding(client: redis.Redis, key: str) -> str:
-    value = client.object("encoding", key)
-    return value.decode() if isinstance(value, bytes) else value
+from ember.protocol.errors import WRONGTYPE
+from tests.conftest import encoding, raw, start_ember, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -32,16 +26,6 @@ def small(small_server):
     client.flushall()
     yield client
     client.close()
-
-
-def raw(client: redis.Redis, *args):
-    """A reply without redis-py's response callbacks (scores stay the server's text)."""
-    connection = client.connection_pool.get_connection()
-    try:
-        connection.send_command(*args)
-        return connection.read_response()
-    finally:
-        client.connection_pool.release(connection)
 
 
 # -- basics in both protocols --------------------------------------------------------------------
