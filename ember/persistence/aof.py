@@ -297,6 +297,7 @@ class AOFState:
     fsync_offset: int = 0  # current_size at the last fsync
     last_fsync: int = 0  # unix seconds
     last_timestamp: int = 0  # the last #TS annotation
+    write_deferred: bool = False  # a write waits for the last command of a pipelined read
     flush_postponed_since: int = 0
     write_ok: bool = True  # aof_last_write_status
     write_errno: int = 0
@@ -349,10 +350,24 @@ class AOFState:
             buf += b"*%d\r\n" % len(argv)
             for arg in argv:
                 buf += b"$%d\r\n%b\r\n" % (len(arg), arg)
-        # Written before the dispatcher lets the reply out, as Redis writes its buffer before
-        # replying: an acknowledged write survives a crash of the process (and with `always`,
-        # fsynced too, of the machine).
+        # Written before the reply goes out, as Redis writes its buffer before replying: an
+        # acknowledged write survives a crash of the process (and with `always`, fsynced too, of
+        # the machine). A client's replies to a pipelined read are sent together after its last
+        # command, so while more of its commands are queued the write waits for that last one:
+        # one write (and fsync) per read instead of one per command.
+        client = self.server.current_client
+        if client is not None and client.pending and not client.blocked and self.server.loop is not None:
+            if not self.write_deferred:
+                self.write_deferred = True
+                # In case the batch stops early (the client blocks, pauses or closes).
+                self.server.loop.call_soon(self.write_deferred_data)
+            return
         self.flush()
+
+    def write_deferred_data(self) -> None:
+        self.write_deferred = False
+        if self.buf:
+            self.flush()
 
     def _timestamp(self, buf: bytearray) -> None:
         now = int(time.time())
