@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import random
-import re
 from typing import TYPE_CHECKING
 
 from ..keyspace import hll
@@ -114,24 +113,6 @@ def pfcount(client: Client, args: list[bytes]):
     return card
 
 
-_NONZERO = re.compile(rb"[^\x00]")
-
-
-def raise_registers(registers: bytearray, raw: bytes, max_bytes: int) -> None:
-    """PFMERGE's write-back: raise each register to `raw` (which is never lower). A sparse value
-    gets one hllSparseSet per non-zero register, in order, as in Redis, so its opcodes come out
-    the same; once dense (from the start or promoted midway) the result is `raw` itself."""
-    if registers[hll.ENCODING_BYTE] == hll.SPARSE:
-        for found in _NONZERO.finditer(raw):
-            index = found.start()
-            hll.sparse_set(registers, index, raw[index], max_bytes)
-            if registers[hll.ENCODING_BYTE] == hll.DENSE:
-                break
-        else:
-            return
-    hll.set_dense_registers(registers, raw)
-
-
 @command("pfmerge", -2, flags="write denyoom", keys=(1, -1, 1), acl="hyperloglog", group=GROUP,
          since="2.8.9", complexity="O(N) to merge N HyperLogLogs, but with high constant times.",
          summary="Merges one or more HyperLogLog values into a single key.")
@@ -148,7 +129,7 @@ def pfmerge(client: Client, args: list[bytes]):
         db.modified(destination)
     if any(source[hll.ENCODING_BYTE] == hll.DENSE for source in sources) and not hll.to_dense(registers):
         raise CommandError(INVALID_HLL)
-    raise_registers(registers, merged, sparse_max_bytes(client))
+    hll.raise_registers(registers, merged, sparse_max_bytes(client))
     hll.invalidate_cache(registers)
     notify_pfadd(client, destination)
     return "OK"

@@ -29,6 +29,7 @@ import math
 import re
 import struct
 from collections.abc import Iterable
+from typing import NamedTuple
 
 P = 14
 Q = 64 - P
@@ -193,33 +194,70 @@ def _zeros(run: int) -> bytes:
 _SPAN = bytes((b & 0x3F) + 1 if b < 0x40 else (b & 3) + 1 if b & 0x80 else 0 for b in range(256))
 _XZERO_BYTE = re.compile(rb"[\x40-\x7f]")
 _OPCODE = re.compile(rb"[\x40-\x7f][\x00-\xff]|[\x00-\xff]")
+_NONZERO = re.compile(rb"[^\x00]")
 
 
-def _locate(hll: bytearray, index: int) -> tuple[int, int, int | None] | None:
-    """The opcode covering register `index`: (its offset, its first register, the offset of the
-    opcode before it or None), walking from the start as Redis's hllSparseSet does; None when
-    the opcodes end first (a corrupt value)."""
+Opcode = tuple[int, int]  # (offset in the string, first register covered)
+
+
+class Walk(NamedTuple):
+    """Where a walk over the sparse opcodes starts: an opcode's offset, its first register, and
+    up to two opcodes before it, nearest last (None when unknown: a walk resumed mid-way)."""
+
+    pos: int = HEADER_SIZE
+    first: int = 0
+    trail: tuple[Opcode, ...] | None = ()
+
+
+FROM_START = Walk()
+
+
+def _locate(hll: bytearray, index: int, start: Walk = FROM_START) -> tuple[int, int, tuple[Opcode, ...]] | None:
+    """The opcode covering register `index`: (its offset, its first register, the two opcodes
+    before it), walking as Redis's hllSparseSet does from `start`; None when the opcodes end
+    first (a corrupt value). Runs of single-byte opcodes are measured in C; only XZERO opcodes
+    cost a Python step."""
     end = len(hll)
-    pos, first, prev = HEADER_SIZE, 0, None
+    pos, first, trail = start.pos, start.first, start.trail or ()
     while pos < end:
         found = _XZERO_BYTE.search(hll, pos)
         xzero = found.start() if found else end
-        if xzero > pos:  # a run of single-byte opcodes, summed in C
+        if xzero > pos:
             spans = hll[pos:xzero].translate(_SPAN)
             total = sum(spans)
             if index < first + total:
                 k, covered = _first_exceeding(spans, index - first)
-                return pos + k, first + covered, (pos + k - 1 if k else prev)
+                trail = (trail + _run_tail(spans[:k], pos, first + covered))[-2:]
+                return _found(hll, index, start, pos + k, first + covered, trail)
+            trail = (trail + _run_tail(spans, pos, first + total))[-2:]
             first += total
-            prev = xzero - 1
         if xzero + 1 >= end:  # no XZERO left (or one cut short)
             return None
         run = (((hll[xzero] & 0x3F) << 8) | hll[xzero + 1]) + 1
         if index < first + run:
-            return xzero, first, prev
+            return _found(hll, index, start, xzero, first, trail)
+        trail = (trail + ((xzero, first),))[-2:]
         first += run
-        prev, pos = xzero, xzero + 2
+        pos = xzero + 2
     return None
+
+
+def _run_tail(spans: bytes, pos: int, end_first: int) -> tuple[Opcode, ...]:
+    """The last two opcodes of a run of single-byte opcodes at `pos` ending before register
+    `end_first`."""
+    if not spans:
+        return ()
+    last = (pos + len(spans) - 1, end_first - spans[-1])
+    if len(spans) == 1:
+        return (last,)
+    return ((last[0] - 1, last[1] - spans[-2]), last)
+
+
+def _found(hll: bytearray, index: int, start: Walk, p: int, first: int,
+           trail: tuple[Opcode, ...]) -> tuple[int, int, tuple[Opcode, ...]] | None:
+    if p == start.pos and start.trail is None:  # the opcode before is unknown: walk it all
+        return _locate(hll, index)
+    return p, first, trail
 
 
 def _first_exceeding(spans: bytes, limit: int) -> tuple[int, int]:
@@ -247,17 +285,24 @@ def sparse_set(hll: bytearray, index: int, count: int, max_bytes: int) -> int:
     the register is split (XZERO -> XZERO VAL XZERO at worst); when a register needs more than
     32 or the split would grow the string past `max_bytes`, the value becomes dense in place.
     """
+    return _sparse_set(hll, index, count, max_bytes, FROM_START)[0]
+
+
+def _sparse_set(hll: bytearray, index: int, count: int, max_bytes: int, start: Walk) -> tuple[int, Walk]:
+    """sparse_set walking from `start`; also returns where a walk for a higher register may
+    start next time: two opcodes before this one, which no edit here moves or changes."""
     if count > SPARSE_VAL_MAX_VALUE:
-        return _promote_and_set(hll, index, count)
-    located = _locate(hll, index)
+        return _promote_and_set(hll, index, count), FROM_START
+    located = _locate(hll, index, start)
     if located is None:
-        return -1
-    p, first, prev = located
+        return -1, FROM_START
+    p, first, trail = located
+    resume = Walk(*trail[0], None) if len(trail) == 2 else FROM_START
     op = hll[p]
     if op & 0x80:  # VAL
         run, current, old_length = (op & 3) + 1, ((op >> 2) & 0x1F) + 1, 1
         if current >= count:
-            return 0
+            return 0, resume
     elif op < 0x40:  # ZERO
         run, current, old_length = op + 1, 0, 1
     else:  # XZERO
@@ -267,11 +312,31 @@ def sparse_set(hll: bytearray, index: int, count: int, max_bytes: int) -> int:
     else:
         sequence = _split(index - first, run, current, count)
         if len(sequence) > old_length and len(hll) + len(sequence) - old_length > max_bytes:
-            return _promote_and_set(hll, index, count)
+            return _promote_and_set(hll, index, count), FROM_START
         hll[p:p + old_length] = sequence
-    _merge_neighbours(hll, HEADER_SIZE if prev is None else prev)
+    _merge_neighbours(hll, trail[-1][0] if trail else HEADER_SIZE)
     invalidate_cache(hll)
-    return 1
+    return 1, resume
+
+
+def raise_registers(hll: bytearray, raw: bytes, max_bytes: int) -> None:
+    """PFMERGE's write-back: raise every register to `raw`, which is never lower. A sparse value
+    gets one hllSparseSet per non-zero register in ascending order, as in Redis, so its opcodes
+    come out the same (each walk resumes just before the previous update); once dense, from the
+    start or promoted midway, the result is `raw` itself."""
+    if hll[ENCODING_BYTE] == SPARSE:
+        # Registers already at their value would be left alone (hllSparseSet returns 0 before
+        # touching anything), so only the ones that grow are visited.
+        grown = (raw_to_int(raw) ^ raw_to_int(sparse_to_raw(hll))).to_bytes(REGISTERS, "little")
+        start = FROM_START
+        for found in _NONZERO.finditer(grown):
+            index = found.start()
+            start = _sparse_set(hll, index, raw[index], max_bytes, start)[1]
+            if hll[ENCODING_BYTE] == DENSE:
+                break
+        else:
+            return
+    set_dense_registers(hll, raw)
 
 
 def _split(offset: int, run: int, current: int, count: int) -> bytes:
