@@ -298,6 +298,8 @@ class AOFState:
     last_fsync: int = 0  # unix seconds
     last_timestamp: int = 0  # the last #TS annotation
     write_deferred: bool = False  # a write waits for the last command of a pipelined read
+    held: list[Client] = field(default_factory=list)  # clients whose replies wait for the fsync
+    sync_scheduled: bool = False
     flush_postponed_since: int = 0
     write_ok: bool = True  # aof_last_write_status
     write_errno: int = 0
@@ -335,6 +337,7 @@ class AOFState:
         config = self.config
         self.policy = config["appendfsync"]
         self.timestamps = bool(config["aof-timestamp-enabled"])
+        self.no_fsync_on_rewrite = bool(config["no-appendfsync-on-rewrite"])
 
     # -- feeding (the propagator's sink) ----------------------------------------------------------
 
@@ -356,6 +359,10 @@ class AOFState:
         # command, so while more of its commands are queued the write waits for that last one:
         # one write (and fsync) per read instead of one per command.
         client = self.server.current_client
+        if self.policy == "always" and client is not None and self.server.loop is not None \
+                and client.transport is not None and not client.closed:
+            self._hold_replies(client)
+            return
         if client is not None and client.pending and not client.blocked and self.server.loop is not None:
             if not self.write_deferred:
                 self.write_deferred = True
@@ -368,6 +375,34 @@ class AOFState:
         self.write_deferred = False
         if self.buf:
             self.flush()
+
+    # -- appendfsync always: group commit ----------------------------------------------------------
+
+    def _hold_replies(self, client: Client) -> None:
+        """Keep client's replies until the next pass of the event loop has written and fsynced
+        everything fed until then: one fsync covers the writes of every client served in one
+        pass, as Redis's one fsync per event-loop iteration does, and no reply leaves before
+        its write is on disk."""
+        transport = client.transport
+        if transport.__class__ is not HeldTransport:
+            client.transport = HeldTransport(transport, self)
+            self.held.append(client)
+        if not self.sync_scheduled:
+            self.sync_scheduled = True
+            self.server.loop.call_soon(self.sync_and_release)
+
+    def sync_and_release(self) -> None:
+        """Write and fsync what is buffered, then let the held replies go out."""
+        self.sync_scheduled = False
+        if self.buf:
+            self.flush(force=True)
+        held, self.held = self.held, []
+        for client in held:
+            proxy = client.transport
+            if proxy.__class__ is HeldTransport:
+                client.transport = proxy.real
+                if proxy.chunks and not proxy.real.is_closing():
+                    proxy.real.write(b"".join(proxy.chunks))
 
     def _timestamp(self, buf: bytearray) -> None:
         now = int(time.time())
@@ -446,7 +481,7 @@ class AOFState:
         return False
 
     def _try_fsync(self, now: int) -> None:
-        if self.config["no-appendfsync-on-rewrite"] and self.child_running():
+        if self.no_fsync_on_rewrite and (self.child_pid is not None or snapshot.child_active(self.server)):
             return
         if self.policy == "always":
             try:
@@ -489,6 +524,7 @@ class AOFState:
                 self.last_fsync = int(time.time())
             except OSError as err:
                 log.warning("Fail to fsync the AOF file: %s", err.strerror)
+        self.sync_and_release()
 
     # -- files -------------------------------------------------------------------------------------
 
@@ -543,10 +579,39 @@ class AOFState:
         return self.child_pid is not None
 
 
+class HeldTransport:
+    """Stands in for a client's transport while its replies wait for the group fsync
+    (appendfsync always): writes are kept, everything else goes to the real transport."""
+
+    __slots__ = ("real", "state", "chunks")
+
+    def __init__(self, real: Any, state: AOFState) -> None:
+        self.real = real
+        self.state = state
+        self.chunks: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.chunks.append(data)
+
+    def close(self) -> None:
+        self.state.sync_and_release()  # the replies already made go out (synced) before closing
+        self.real.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
 def _write_all(fd: int, data: bytearray) -> tuple[int, int | None]:
     """aofWrite: retry short writes; (bytes written, errno of the failure or None)."""
+    try:
+        total = os.write(fd, data)
+    except InterruptedError:
+        total = 0
+    except OSError as err:
+        return 0, err.errno or errno_codes.EIO
+    if total == len(data):  # the usual case: one write
+        return total, None
     view = memoryview(data)
-    total = 0
     try:
         while total < len(data):
             try:
@@ -587,7 +652,7 @@ def state(server: Server) -> AOFState:
         server.aof = current
         server.aof_write_error = None
         current.refresh_settings()
-        for name in ("appendfsync", "aof-timestamp-enabled"):
+        for name in ("appendfsync", "aof-timestamp-enabled", "no-appendfsync-on-rewrite"):
             server.config.on_change(name, lambda _value: current.refresh_settings())
     return current
 

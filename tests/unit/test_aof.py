@@ -461,3 +461,54 @@ def test_command_form_rewrite_rebuilds_every_type(server: Server, client: Client
     stream = replica.dbs[0].data[b"stream"]
     assert (stream.entries_added, stream.max_deleted_id) == (2, server.dbs[0].data[b"stream"].max_deleted_id)
     assert sorted(stream.groups[b"g"].consumers) == [b"alice", b"bob"]
+
+
+class FakeTransport:
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeLoop:
+    def __init__(self) -> None:
+        self.callbacks: list = []
+
+    def call_soon(self, callback) -> None:
+        self.callbacks.append(callback)
+
+    def run_once(self) -> None:
+        callbacks, self.callbacks = self.callbacks, []
+        for callback in callbacks:
+            callback()
+
+
+def test_always_holds_replies_until_one_group_fsync(server: Server, tmp_path: Path) -> None:
+    state = aof.state(server)
+    state.status, state.policy = aof.ON, "always"
+    state.fd = os.open(tmp_path / "incr.aof", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    server.propagator.sinks.append(state.feed)
+    server.loop = FakeLoop()
+    first, second = (Client(server, FakeTransport(), "a", "b") for _ in range(2))
+    real = first.transport, second.transport
+    for client in (first, second):
+        client.pending.append([b"SET", client.addr.encode() + b"%d" % client.id, b"v"])
+        client.process()
+    assert real[0].written == real[1].written == []  # nothing acknowledged before the fsync
+    assert state.buf and len(server.loop.callbacks) == 1  # one sync for both clients
+    server.loop.run_once()
+    assert real[0].written == [b"+OK\r\n"] and real[1].written == [b"+OK\r\n"]
+    assert first.transport is real[0] and not state.buf and state.fsync_offset == state.current_size
+    first.pending.append([b"SET", b"x", b"1"])
+    first.process()
+    first.close()  # closing lets the held reply out, synced, first
+    assert real[0].written[-1] == b"+OK\r\n" and real[0].closed
+    os.close(state.fd)
