@@ -893,33 +893,32 @@ def replay_commands(server: Server, data: bytes, pos: int) -> None:
 
 def _read_command(data: bytes, pos: int, end: int, valid_up_to: int) -> tuple[list[bytes], int]:
     """One `*argc` then argc `$len` bulks, parsed as leniently as Redis's fgets/atoi reader."""
-    if data[pos] != 0x2A:  # "*"
-        raise _BadFormat(pos, "a command must start with '*'")
-    newline = data.find(b"\n", pos)
-    if newline < 0:
-        raise _Truncated(valid_up_to)
-    argc = c_atoi(data[pos + 1:newline])
+    argc, next_line = _header(data, pos, 0x2A, valid_up_to)  # "*"
     if argc < 1:
-        raise _BadFormat(pos, f"invalid argument count {data[pos + 1:newline]!r}")
-    pos = newline + 1
+        raise _BadFormat(pos, "invalid argument count")
+    pos = next_line
     args = []
     for _ in range(argc):
         if pos >= end:
             raise _Truncated(valid_up_to)
-        if data[pos] != 0x24:  # "$"
-            raise _BadFormat(pos, "an argument must start with '$'")
-        newline = data.find(b"\n", pos)
-        if newline < 0:
-            raise _Truncated(valid_up_to)
-        length = c_atoi(data[pos + 1:newline])
+        length, start = _header(data, pos, 0x24, valid_up_to)  # "$"
         if length < 0:
             raise _BadFormat(pos, "negative argument length")
-        start = newline + 1
         pos = start + length + 2  # the argument and its CRLF
         if pos > end:
             raise _Truncated(valid_up_to)
         args.append(data[start:start + length])
     return args, pos
+
+
+def _header(data: bytes, pos: int, marker: int, valid_up_to: int) -> tuple[int, int]:
+    """A `*n` or `$n` line: (n, where the next line starts)."""
+    if data[pos] != marker:
+        raise _BadFormat(pos, f"expected '{chr(marker)}'")
+    newline = data.find(b"\n", pos)
+    if newline < 0:
+        raise _Truncated(valid_up_to)
+    return c_atoi(data[pos + 1:newline]), newline + 1
 
 
 def _run(client: Client, cmd: Any, args: list[bytes], offset: int) -> None:
