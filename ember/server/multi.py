@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..protocol.errors import CommandError
+
 if TYPE_CHECKING:
     from ..keyspace.database import Database
     from .app import Server
@@ -35,6 +37,16 @@ class Transaction:
         would only waste memory (CLIENT LIST's multi= shows what was kept)."""
         if not (self.failed or client.watch_dirty):
             self.queued.append(args)
+
+
+def abort_exec(client: Client, error: CommandError) -> CommandError:
+    """EXEC itself was refused (wrong arity, NOAUTH...): as Redis's execCommandAbort, any
+    transaction ends and the reply names the reason under EXECABORT, inside MULTI or not (the
+    dispatcher calls this when it rejects an EXEC)."""
+    client.tx = None
+    client.server.watches.forget(client)
+    reason = error.message[4:] if error.message.startswith("ERR ") else error.message
+    return CommandError(f"EXECABORT Transaction discarded because of: {reason}")
 
 
 def key_is_expired(db: Database, key: bytes) -> bool:
