@@ -16,7 +16,7 @@ from ..protocol.encoder import Push, encode_into
 from ..protocol.errors import CommandError
 from ..server.client import NO_REPLY
 from ..server.pubsub import PubSub
-from .server_admin import declare_help
+from .server_admin import declare_help, subcommand_syntax_error
 from .table import command, container
 
 if TYPE_CHECKING:
@@ -160,7 +160,10 @@ container("pubsub", -2, group=GROUP, since="2.8.0", summary="A container for Pub
 
 
 def _matching(names, args: list[bytes]) -> list[bytes]:
-    if len(args) > 2:
+    """CHANNELS/SHARDCHANNELS [pattern]: more arguments are Redis's subcommand syntax error."""
+    if len(args) > 3:
+        raise subcommand_syntax_error(args)
+    if len(args) == 3:
         matches = glob_matcher(args[2])
         return [name for name in names if matches(name)]
     return list(names)
