@@ -9,19 +9,13 @@ from __future__ import annotations
 import random
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from .harness import Differ
+from .test_bitmaps_diff import FUNCTION_FIXTURE, check_all
 from .test_strings_keys_diff import _keyspace_events
 
-FUNCTION_FIXTURE = [HealthCheck.function_scoped_fixture]
 EMPTY_SPARSE = b"HYLL\x01" + bytes(11) + b"\x7f\xff"  # the value PFADD creates, cache valid
-
-
-def check_all(differ: Differ, commands) -> None:
-    for args in commands:
-        differ.check(*args)
 
 
 @pytest.fixture

@@ -7,21 +7,12 @@ from __future__ import annotations
 import time
 
 import pytest
-import redis
+
+from .test_bitmaps import error_of, rdb_changes
 
 NOT_AN_HLL = "WRONGTYPE Key is not a valid HyperLogLog string value."
 INVALID = "INVALIDOBJ Corrupted HLL object detected"
 EMPTY_SPARSE = b"HYLL\x01" + bytes(11) + b"\x7f\xff"
-
-
-def error_of(client: redis.Redis, *args) -> str:
-    with pytest.raises(redis.ResponseError) as caught:
-        client.execute_command(*args)
-    return str(caught.value)
-
-
-def rdb_changes(client: redis.Redis) -> int:
-    return client.info("persistence")["rdb_changes_since_last_save"]
 
 
 @pytest.mark.parametrize("client_name", ["r", "r3"])

@@ -7,15 +7,10 @@ from __future__ import annotations
 import time
 
 import pytest
-import redis
+
+from .test_bitmaps import error_of
 
 SCORE_ERROR = "One or more scores can't be converted into double"
-
-
-def error_of(client: redis.Redis, *args) -> str:
-    with pytest.raises(redis.ResponseError) as caught:
-        client.execute_command(*args)
-    return str(caught.value)
 
 
 @pytest.mark.parametrize("client_name", ["r", "r3"])
