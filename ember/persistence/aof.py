@@ -27,7 +27,8 @@ This module owns:
 - turning AOF on and off at runtime (CONFIG SET appendonly), start-up and shutdown, INFO fields.
 
 Hooks the server calls: `load_at_startup` (instead of snapshot's: it loads the RDB when AOF is
-off), `cron` (every tick), `prepare_for_shutdown` and `server.aof_write_error` (dispatcher).
+off), `cron` (every tick) and `prepare_for_shutdown`; write errors reach the dispatcher through
+`server.write_error`, which snapshot.py owns too.
 """
 
 from __future__ import annotations
@@ -503,16 +504,22 @@ class AOFState:
         self.refresh_write_error()
 
     def refresh_write_error(self) -> None:
-        """server.aof_write_error: the MISCONF error the dispatcher gives write commands (and
-        PING) while the AOF cannot be written or fsynced (writeCommandsDeniedByDiskError)."""
+        """The MISCONF error the dispatcher gives write commands (and PING) while the AOF cannot
+        be written or fsynced (writeCommandsDeniedByDiskError): `server.aof_write_error`, and
+        `server.write_error` (which the dispatcher checks) unless the RDB's error, which Redis
+        checks first, is set."""
         error = None
         if self.status != OFF:
             if not self.write_ok:
                 error = self.write_errno
             elif self.fsync_worker.error:
                 error = self.write_errno = self.fsync_worker.error
-        self.server.aof_write_error = (
+        server = self.server
+        server.aof_write_error = (
             None if error is None else CommandError(f"MISCONF Errors writing to the AOF file: {os.strerror(error)}"))
+        snapshot.refresh_write_error(server)
+        if server.write_error is None:
+            server.write_error = server.aof_write_error
 
     def sync_now(self) -> None:
         """Write the buffer and fsync in the foreground (shutdown, turning AOF off)."""
