@@ -791,7 +791,7 @@ DIRECTIVES: list[Directive] = [
     memory("set-max-listpack-value", "64", 0, LLONG_MAX, **ACTED),
     number("zset-max-listpack-entries", "128", 0, LLONG_MAX, aliases=("zset-max-ziplist-entries",), **ACTED),
     memory("zset-max-listpack-value", "64", 0, LLONG_MAX, aliases=("zset-max-ziplist-value",), **ACTED),
-    memory("hll-sparse-max-bytes", "3000", 0, LLONG_MAX),
+    memory("hll-sparse-max-bytes", "3000", 0, LLONG_MAX, **ACTED),
     memory("stream-node-max-bytes", "4096", 0, LLONG_MAX, **ACTED),
     number("stream-node-max-entries", "100", 0, LLONG_MAX, **ACTED),
     # -- advanced -----------------------------------------------------------------------------

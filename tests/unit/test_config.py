@@ -70,9 +70,10 @@ def test_defaults_are_shown_like_redis(name, shown):
 
 def test_acted_on_is_declared_for_what_ember_implements():
     acted = {d.name for d in DIRECTIVES if d.acted_on}
-    assert {"port", "bind", "requirepass", "timeout", "maxclients", "hz", "databases"} <= acted
-    assert not acted & {"appendonly", "maxmemory-policy", "tls-port", "io-threads", "cluster-enabled",
-                        "lazyfree-lazy-eviction", "replicaof", "dbfilename"}
+    assert {"port", "bind", "requirepass", "timeout", "maxclients", "hz", "databases", "save",
+            "dbfilename", "hll-sparse-max-bytes"} <= acted
+    assert not acted & {"maxmemory-policy", "tls-port", "io-threads", "cluster-enabled",
+                        "lazyfree-lazy-eviction", "replicaof"}
 
 
 # -- values of every kind --------------------------------------------------------------------------
