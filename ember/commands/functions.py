@@ -11,6 +11,7 @@ from ..persistence.rdb import verify_dump_payload
 from ..protocol.errors import CommandError
 from ..scripting.functions import FunctionError
 from .scripting import script_keys
+from .server_admin import declare_help, subcommand_syntax_error
 from .table import command, container
 
 if TYPE_CHECKING:
@@ -42,11 +43,6 @@ def fcall_ro(client: Client, args: list[bytes]):
 
 
 container("function", -2, group=GROUP, since="7.0.0", summary="A container for function commands.")
-
-
-def subcommand_syntax_error(name: str) -> CommandError:
-    """addReplySubcommandSyntaxError: the text Redis gives for extra arguments."""
-    return CommandError(f"ERR unknown subcommand or wrong number of arguments for '{name}'. Try FUNCTION HELP.")
 
 
 def _libraries(client: Client):
@@ -89,7 +85,7 @@ def function_delete(client: Client, args: list[bytes]):
          summary="Deletes all libraries and functions.", complexity="O(N) where N is the number of functions deleted")
 def function_flush(client: Client, args: list[bytes]):
     if len(args) > 3:
-        raise subcommand_syntax_error("flush")
+        raise subcommand_syntax_error(args)
     if len(args) == 3 and args[2].lower() not in (b"async", b"sync"):
         raise CommandError("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
     _libraries(client).flush()
@@ -132,7 +128,7 @@ RESTORE_POLICIES = {b"append": "APPEND", b"replace": "REPLACE", b"flush": "FLUSH
          summary="Restores all libraries from a payload.", complexity="O(N) where N is the number of functions on the payload")
 def function_restore(client: Client, args: list[bytes]):
     if len(args) > 4:
-        raise subcommand_syntax_error("restore")
+        raise subcommand_syntax_error(args)
     policy = "APPEND"
     if len(args) == 4:
         policy = RESTORE_POLICIES.get(args[3].lower(), "")
@@ -162,8 +158,7 @@ def function_kill(client: Client, args: list[bytes]):
     return client.server.scripts.kill(eval_mode=False)
 
 
-FUNCTION_HELP = (
-    "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+declare_help("function", (
     "LOAD [REPLACE] <FUNCTION CODE>",
     "    Create a new library with the given library name and code.",
     "DELETE <LIBRARY NAME>",
@@ -202,12 +197,4 @@ FUNCTION_HELP = (
     "    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
     "      libraries with the new libraries (notice that even on this option there is a chance of failure",
     "      in case of functions name collision with another library).",
-    "HELP",
-    "    Prints this help.",
-)
-
-
-@command("function|help", 2, flags="loading stale", acl="scripting", group=GROUP, since="7.0.0",
-         summary="Returns helpful text about the different subcommands.", complexity="O(1)")
-def function_help(client: Client, args: list[bytes]):
-    return list(FUNCTION_HELP)
+), since="7.0.0", group=GROUP, acl="scripting")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..protocol.errors import CommandError
+from .server_admin import declare_help
 from .table import command, container, parse_int
 
 if TYPE_CHECKING:
@@ -131,8 +132,7 @@ def script_debug(client: Client, args: list[bytes]):
     raise CommandError("ERR Use SCRIPT DEBUG YES/SYNC/NO")
 
 
-SCRIPT_HELP = (
-    "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+declare_help("script", (
     "DEBUG (YES|SYNC|NO)",
     "    Set the debug mode for subsequent scripts executed.",
     "EXISTS <sha1> [<sha1> ...]",
@@ -147,12 +147,4 @@ SCRIPT_HELP = (
     "    Kill the currently executing Lua script.",
     "LOAD <script>",
     "    Load a script into the scripts cache without executing it.",
-    "HELP",
-    "    Prints this help.",
-)
-
-
-@command("script|help", 2, flags="loading stale", acl="scripting", group=GROUP, since="5.0.0",
-         summary="Returns helpful text about the different subcommands.", complexity="O(1)")
-def script_help(client: Client, args: list[bytes]):
-    return list(SCRIPT_HELP)
+), since="5.0.0", group=GROUP, acl="scripting")

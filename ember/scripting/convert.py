@@ -218,6 +218,16 @@ def lua_arg_to_bytes(value: Any) -> bytes | None:
     return None
 
 
+def lua_tostring(value: Any) -> bytes | None:
+    """lua_tolstring: strings as they are, numbers as Lua prints them ('%.14g'), else None."""
+    cls = value.__class__
+    if cls is bytes:
+        return value
+    if cls is int or cls is float:
+        return b"%.14g" % value
+    return None
+
+
 def lua_tonumber(value: Any) -> int | float | None:
     """Lua 5.1's tonumber for a value: numbers, and strings strtod (or hex) can read whole."""
     cls = value.__class__
@@ -239,7 +249,8 @@ def lua_tonumber(value: Any) -> int | float | None:
 
 
 def lua_type_name(value: Any) -> str:
-    """Lua's type() of a value lupa handed to Python."""
+    """Lua's type() of a value lupa handed to Python; Python callables (redis.call...) are
+    C functions in Redis, so "function"."""
     cls = value.__class__
     if cls is bytes:
         return "string"
@@ -249,4 +260,7 @@ def lua_type_name(value: Any) -> str:
         return "boolean"
     if value is None:
         return "nil"
-    return lua_type(value) or "userdata"
+    kind = lua_type(value)
+    if kind is None:
+        return "function" if callable(value) else "userdata"
+    return kind

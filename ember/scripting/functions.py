@@ -26,7 +26,7 @@ from ..protocol.encoder import SetReply
 from ..protocol.errors import CommandError
 from ..protocol.numbers import parse_int
 from ..protocol.parser import split_inline
-from .convert import lua_type_name, table_fields
+from .convert import lua_tostring, lua_type_name, table_fields
 from .lua import HOOK_INSTRUCTIONS, SCRIPT_FLAGS, LuaSandbox, ScriptError
 
 if TYPE_CHECKING:
@@ -345,24 +345,12 @@ def _load_error_text(error: Any) -> bytes:
     return b"ERR unknown error"
 
 
-def _string_argument(value: Any) -> bytes | None:
-    """luaGetStringSds: strings, and numbers as Lua prints them."""
-    cls = value.__class__
-    if cls is bytes:
-        return value
-    if cls is int:
-        return b"%d" % value
-    if cls is float:
-        return b"%.14g" % value
-    return None
-
-
 def _is_function(value: Any) -> bool:
     return lua_type_name(value) == "function"
 
 
 def _positional_arguments(name: Any, callback: Any) -> tuple[bytes, Any, bytes | None, frozenset[str]]:
-    text = _string_argument(name)
+    text = lua_tostring(name)
     if text is None:
         raise ScriptError("ERR first argument to redis.register_function must be a string")
     if not _is_function(callback):
@@ -377,16 +365,16 @@ def _named_arguments(table: Any) -> tuple[bytes, Any, bytes | None, frozenset[st
     name = description = callback = None
     flags: frozenset[str] = frozenset()
     for key, value in table.items():
-        key_text = _string_argument(key)
+        key_text = lua_tostring(key)
         if key_text is None:
             raise ScriptError("ERR named argument key given to redis.register_function is not a string")
         key_text = key_text.lower()
         if key_text == b"function_name":
-            name = _string_argument(value)
+            name = lua_tostring(value)
             if name is None:
                 raise ScriptError("ERR function_name argument given to redis.register_function must be a string")
         elif key_text == b"description":
-            description = _string_argument(value)
+            description = lua_tostring(value)
             if description is None:
                 raise ScriptError("ERR description argument given to redis.register_function must be a string")
         elif key_text == b"callback":
@@ -411,7 +399,7 @@ def _function_flags(value: Any) -> frozenset[str]:
     index = 1
     fields = table_fields(value)
     while index in fields:
-        text = _string_argument(fields[index])
+        text = lua_tostring(fields[index])
         flag = text.decode("latin-1").lower() if text is not None else ""
         if flag not in SCRIPT_FLAGS:
             raise ScriptError("ERR unknown flag given")

@@ -19,7 +19,7 @@ from typing import Any
 
 from lupa import lua51
 
-from .convert import lua_tonumber, lua_type_name
+from .convert import lua_tonumber, lua_tostring, lua_type_name
 
 lua_type = lua51.lua_type
 INT_MAX = 2**31 - 1
@@ -88,12 +88,10 @@ def check_integer(args: tuple, position: int, function: str) -> int:
 
 def check_string(args: tuple, position: int, function: str) -> bytes:
     """luaL_checklstring: strings, and numbers as Lua prints them ('%.14g')."""
-    value = args[position - 1] if len(args) >= position else None
-    if value.__class__ is bytes:
-        return value
-    if value.__class__ is int or value.__class__ is float:
-        return b"%.14g" % value
-    raise _type_error(args, position, function, "string")
+    text = lua_tostring(args[position - 1]) if len(args) >= position else None
+    if text is None:
+        raise _type_error(args, position, function, "string")
+    return text
 
 
 def is_none(args: tuple, position: int) -> bool:
@@ -211,12 +209,6 @@ def _json_number(value: int | float, cfg: JSONConfig) -> bytes:
     return b"%.*g" % (cfg.precision, value)
 
 
-def _json_type_name(value: Any) -> str:
-    if _is_python_function(value):
-        return "function"  # redis.call & co. are C functions in Redis
-    return lua_type_name(value)
-
-
 def _json_array_length(table: Any, cfg: JSONConfig) -> int:
     """lua_array_length: the array length, or -1 when the table is an object."""
     largest = count = 0
@@ -274,7 +266,7 @@ def json_encode(value: Any, cfg: JSONConfig) -> bytes:
                 raise LibraryError(f"Cannot serialise, excessive nesting ({depth})")
             work.extend(_json_table_work(item, cfg))
         else:
-            raise LibraryError(f"Cannot serialise {_json_type_name(item)}: type not supported")
+            raise LibraryError(f"Cannot serialise {lua_type_name(item)}: type not supported")
     return b"".join(out)
 
 
@@ -306,7 +298,7 @@ def _json_key(key: Any, cfg: JSONConfig) -> bytes:
         return json_string(key) + b":"
     if key.__class__ is not bool and isinstance(key, (int, float)):
         return b'"' + _json_number(key, cfg) + b'":'
-    raise LibraryError(f"Cannot serialise {_json_type_name(key)}: table key must be a number or string")
+    raise LibraryError(f"Cannot serialise {lua_type_name(key)}: table key must be a number or string")
 
 
 # Decoding: a tokenizer with lua-cjson's token names and error positions.

@@ -39,6 +39,7 @@ from .convert import (
     lua_arg_to_bytes,
     lua_to_reply,
     lua_tonumber,
+    lua_tostring,
     lua_type_name,
     reply_to_lua,
     table_fields,
@@ -62,6 +63,7 @@ UNKILLABLE = ("UNKILLABLE Sorry the script already executed write commands again
               "either wait the script termination or kill the server in a hard way using the SHUTDOWN "
               "NOSAVE command.")
 WRITE_FLAG_ON_RO = "ERR Can not execute a script with write flag using *_ro command."
+READONLY = "Attempt to modify a readonly table"
 _LOG_LEVELS = (logging.DEBUG, logging.INFO, logging.INFO, logging.WARNING)
 _VERBOSITY = {"debug": 0, "verbose": 1, "notice": 2, "warning": 3, "nothing": 4}
 _SANDBOX = (Path(__file__).with_name("sandbox.lua")).read_bytes()
@@ -160,6 +162,14 @@ class LuaSandbox:
             b"acl_check_cmd": self._acl_check_cmd,
             b"random": self._random,
             b"randomseed": self._randomseed,
+            b"pairs": self._pairs,
+            b"ipairs": self._ipairs,
+            b"next": self._next,
+            b"rawget": self._rawget,
+            b"rawset": self._rawset,
+            b"setmetatable": self._setmetatable,
+            b"loadstring": self._loadstring,
+            b"load": self._load,
             b"check": self._check_busy,
             b"error_value": self._error_value,
             b"version": REDIS_COMPAT_VERSION.encode(),
@@ -167,15 +177,19 @@ class LuaSandbox:
         }
         api.update(extra_api or {})
         api[b"libraries"] = self.table_from(install_libraries(self.runtime, self._positioned))
+        real_globals = self.runtime.globals()
+        self._raw = {name: real_globals[name] for name in (b"next", b"ipairs", b"rawget", b"rawset", b"setmetatable")}
         self.helpers = bootstrap(self.table_from(api), mode.encode())
         self._where = self.helpers.where
         self._run = self.helpers.run
+        self._unproxy = self.helpers.unproxy
+        self._compile = self.helpers.compile
 
     # -- compiling and running ----------------------------------------------------------------
 
     def compile(self, source: bytes, chunkname: bytes) -> tuple[Any, bytes]:
         """(function, b"") or (None, Lua's compile error)."""
-        result = self.helpers.compile(source, chunkname)
+        result = self._compile(source, chunkname)
         if isinstance(result, tuple):
             return result[0], result[1] if result[0] is None else b""
         return result, b""
@@ -202,10 +216,10 @@ class LuaSandbox:
             detail = error.decode("utf-8", "replace") if isinstance(error, bytes) else "execution failure"
             return CommandError(f"ERR Error running script {name}, {detail[:100]}")
         fields = table_fields(error)
-        text = _lua_string(fields.get(b"err"))
+        text = lua_tostring(fields.get(b"err"))
         if text is None:
             text = b"ERR unknown error"  # error({}): Redis 7.2 crashes here; Ember answers
-        source, line = _lua_string(fields.get(b"source")), _lua_string(fields.get(b"line"))
+        source, line = lua_tostring(fields.get(b"source")), lua_tostring(fields.get(b"line"))
         if source is not None and line is not None:
             text += b" script: %s, on %s:%s." % (name.encode(), source, line)
         message = text.decode("utf-8", "surrogateescape")
@@ -319,7 +333,7 @@ class LuaSandbox:
     def _sha1hex(*args: Any) -> bytes:
         if len(args) != 1:
             raise ScriptError("ERR wrong number of arguments")
-        return sha1hex(_lua_string(args[0]) or b"").encode()
+        return sha1hex(lua_tostring(args[0]) or b"").encode()
 
     def _log(self, *args: Any) -> None:
         if len(args) < 2:
@@ -332,7 +346,7 @@ class LuaSandbox:
             raise ScriptError("ERR Invalid debug level.")
         if level < _VERBOSITY.get(self.server.config["loglevel"], 2):
             return
-        parts = [text for text in map(_lua_string, args[1:]) if text is not None]
+        parts = [text for text in map(lua_tostring, args[1:]) if text is not None]
         log.log(_LOG_LEVELS[level], "%s", b" ".join(parts).decode("utf-8", "replace"))
 
     def _setresp(self, *args: Any) -> None:
@@ -398,6 +412,80 @@ class LuaSandbox:
         """luaL_argerror: "user_script:1: bad argument #1 to 'f' (message)"."""
         return PositionedError(self.where() + f"bad argument #{position} to '{function}' ({message})".encode())
 
+    # -- builtins that see through the read-only proxies ------------------------------------------
+    # They are Python (C functions for Lua) rather than Lua wrappers so that `return pairs(x)` is no
+    # tail call: an argument error then still names the script line, as Redis's C builtins do.
+
+    def _checked_table(self, args: tuple, function: str) -> Any:
+        value = args[0] if args else None
+        if lua51.lua_type(value) != "table":
+            got = lua_type_name(value) if args else "no value"
+            raise self.argument_error(1, function, f"table expected, got {got}")
+        return self._unproxy(value) or value
+
+    def _raw_call(self, name: bytes, *args: Any) -> Any:
+        """A Lua builtin on real tables; its error becomes this function's error."""
+        try:
+            return self._raw[name](*args)
+        except lua51.LuaError as err:
+            raise PositionedError(str(err).split("\nstack traceback:", 1)[0].encode("utf-8", "surrogateescape")) from None
+
+    def _pairs(self, *args: Any) -> tuple:
+        return self._raw[b"next"], self._checked_table(args, "pairs"), None
+
+    def _ipairs(self, *args: Any) -> Any:
+        return self._raw_call(b"ipairs", self._checked_table(args, "ipairs"))
+
+    def _next(self, *args: Any) -> Any:
+        return self._raw_call(b"next", self._checked_table(args, "next"), args[1] if len(args) > 1 else None)
+
+    def _rawget(self, *args: Any) -> Any:
+        table = self._checked_table(args, "rawget")
+        if len(args) < 2:
+            raise self.argument_error(2, "rawget", "value expected")
+        return self._raw_call(b"rawget", table, args[1])
+
+    def _rawset(self, *args: Any) -> Any:
+        if self._checked_table(args, "rawset") is not args[0] or self._unproxy(args[0]) is not None:
+            raise PositionedError(READONLY.encode())
+        for position in (2, 3):
+            if len(args) < position:
+                raise self.argument_error(position, "rawset", "value expected")
+        return self._raw_call(b"rawset", *args[:3])
+
+    def _setmetatable(self, *args: Any) -> Any:
+        self._checked_table(args, "setmetatable")
+        if len(args) < 2 or (args[1] is not None and lua51.lua_type(args[1]) != "table"):
+            raise self.argument_error(2, "setmetatable", "nil or table expected")
+        if self._unproxy(args[0]) is not None:
+            raise PositionedError(READONLY.encode())
+        return self._raw_call(b"setmetatable", args[0], args[1])
+
+    def _loadstring(self, *args: Any) -> Any:
+        source = lua_tostring(args[0]) if args else None
+        if source is None:
+            got = lua_type_name(args[0]) if args else "no value"
+            raise self.argument_error(1, "loadstring", f"string expected, got {got}")
+        name = lua_tostring(args[1]) if len(args) > 1 and args[1] is not None else source
+        return self._compile(source, name)
+
+    def _load(self, *args: Any) -> Any:
+        reader = args[0] if args else None
+        if lua51.lua_type(reader) != "function":
+            got = lua_type_name(reader) if args else "no value"
+            raise self.argument_error(1, "load", f"function expected, got {got}")
+        pieces = []
+        while True:
+            piece = reader()
+            if piece is None or piece == b"":
+                break
+            text = lua_tostring(piece)
+            if text is None:
+                return None, b"reader function must return a string"
+            pieces.append(text)
+        name = lua_tostring(args[1]) if len(args) > 1 and args[1] is not None else b"=(load)"
+        return self._compile(b"".join(pieces), name)
+
     # -- time limit, BUSY and SCRIPT KILL ----------------------------------------------------------
 
     def _check_busy(self) -> bytes | None:
@@ -425,18 +513,6 @@ class LuaSandbox:
 
 def _deny_attributes(obj: Any, name: Any, is_setting: bool) -> Any:
     raise AttributeError("access to Python attributes is not allowed from Lua")
-
-
-def _lua_string(value: Any) -> bytes | None:
-    """lua_tolstring: strings as they are, numbers as Lua prints them, anything else None."""
-    cls = value.__class__
-    if cls is bytes:
-        return value
-    if cls is int:
-        return b"%d" % value
-    if cls is float:
-        return b"%.14g" % value
-    return None
 
 
 def command_args(lua_args: tuple) -> list[bytes]:

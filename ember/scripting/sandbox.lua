@@ -11,11 +11,11 @@ local py, mode = ...
 
 local debug_getinfo, debug_sethook = debug.getinfo, debug.sethook
 local type, error, tostring, select, unpack = type, error, tostring, select, unpack
-local rawget, rawset, rawequal, next, pairs, ipairs = rawget, rawset, rawequal, next, pairs, ipairs
+local rawset, pairs, ipairs = rawset, pairs, ipairs
 local setmetatable, getmetatable, setfenv = setmetatable, getmetatable, setfenv
-local raw_pcall, raw_xpcall, raw_loadstring, raw_load = pcall, xpcall, loadstring, load
+local raw_pcall, raw_xpcall, raw_loadstring = pcall, xpcall, loadstring
 local coroutine_resume = coroutine.resume
-local concat, byte = table.concat, string.byte
+local byte = string.byte
 
 local READONLY = "Attempt to modify a readonly table"
 
@@ -59,6 +59,12 @@ local function pcall_result(ok, ...)
   return false, err
 end
 
+-- coroutine.resume is the stock one: only Python errors need turning into Lua values.
+local function resume_result(ok, ...)
+  if ok then return ok, ... end
+  return false, normalize((...))
+end
+
 -- The script environment ------------------------------------------------------------------
 
 local globals = copy(_G, {"assert", "collectgarbage", "error", "gcinfo", "getmetatable", "tonumber",
@@ -69,20 +75,6 @@ local env_meta = {__index = globals, __newindex = refuse_write, __metatable = fa
 setmetatable(env, env_meta)
 setmetatable(globals, {__index = missing_global})
 globals._G = env
-
-local function real(t) return real_of[t] or t end
-
--- Argument errors worded and positioned as the C builtins' own (luaL_typerror at the caller).
-local function type_error(position, fname, expected, ...)
-  local got = select("#", ...) == 0 and "no value" or type((...))
-  error("bad argument #" .. position .. " to '" .. fname .. "' (" .. expected .. " expected, got " .. got .. ")", 3)
-end
-
-local function checked_table(fname, ...)
-  local t = ...
-  if type(t) ~= "table" then type_error(1, fname, "table", ...) end
-  return real_of[t] or t
-end
 
 -- Python callables (redis.call, cjson.encode...) are C functions in Redis: say so. The only
 -- other userdata a script can hold is cjson.null.
@@ -101,20 +93,10 @@ end
 globals.xpcall = function(f, handler)
   return raw_xpcall(f, function(err) return handler(normalize(err)) end)
 end
-globals.next = function(...) return next(checked_table("next", ...), select(2, ...)) end
-globals.pairs = function(...) return next, checked_table("pairs", ...), nil end
-globals.ipairs = function(...) return ipairs(checked_table("ipairs", ...)) end
-globals.rawget = function(...) return rawget(checked_table("rawget", ...), select(2, ...)) end
-globals.rawset = function(t, k, v)
-  if real_of[t] then error(READONLY, 0) end
-  if type(t) ~= "table" then type_error(1, "rawset", "table", t) end
-  return rawset(t, k, v)
-end
-globals.setmetatable = function(t, meta)
-  if real_of[t] then error(READONLY, 0) end
-  if type(t) ~= "table" then type_error(1, "setmetatable", "table", t) end
-  if meta ~= nil and type(meta) ~= "table" then error("bad argument #2 to 'setmetatable' (nil or table expected)", 2) end
-  return setmetatable(t, meta)
+-- These see through the proxies (or refuse to write through them); they are Python functions so
+-- that a tail call to them keeps the script's frame for error positions.
+for _, name in ipairs({"pairs", "ipairs", "next", "rawget", "rawset", "setmetatable", "loadstring", "load"}) do
+  globals[name] = py[name]
 end
 
 -- Compiles source with the script environment. Like Redis's patched Lua, precompiled bytecode
@@ -126,29 +108,10 @@ local function compile(source, chunkname)
   return chunk, err
 end
 
-globals.loadstring = function(...)
-  local source, name = ...
-  if type(source) ~= "string" and type(source) ~= "number" then type_error(1, "loadstring", "string", ...) end
-  source = tostring(source)
-  return compile(source, name or source)
-end
-globals.load = function(...)
-  local reader, name = ...
-  if type(reader) ~= "function" then type_error(1, "load", "function", ...) end
-  local parts = {}
-  while true do
-    local piece = reader()
-    if piece == nil or piece == "" then break end
-    if type(piece) ~= "string" and type(piece) ~= "number" then return nil, "reader function must return a string" end
-    parts[#parts + 1] = piece
-  end
-  return compile(concat(parts), name or "=(load)")
-end
-
 local coroutine_lib = copy(coroutine, {"create", "running", "status", "wrap", "yield"})
 coroutine_lib.resume = function(co, ...)
   if type(co) ~= "thread" then error("bad argument #1 to 'resume' (coroutine expected)", 2) end
-  return pcall_result(coroutine_resume(co, ...))
+  return resume_result(coroutine_resume(co, ...))
 end
 
 local math_lib = copy(math, {"abs", "acos", "asin", "atan", "atan2", "ceil", "cos", "cosh", "deg", "exp",
@@ -232,6 +195,7 @@ end
 -- Helpers for the engine -------------------------------------------------------------------------
 
 local helpers = {where = where, env = env}
+function helpers.unproxy(t) return real_of[t] end
 
 -- Every `count` instructions ask Python whether to stop. Once stopped, the hook fires on every
 -- line so that a script cannot catch the error with pcall and carry on (as Redis does).
