@@ -949,6 +949,10 @@ def load_at_startup(server: Server) -> bool:
     (after logging why) when the server must not start."""
     aof = state(server)
     if not server.config["appendonly"]:
+        # Known files still count with AOF off: a later rewrite or CONFIG SET appendonly yes
+        # continues their numbering and retires them, as Redis (which always reads the manifest).
+        with contextlib.suppress(ManifestError, OSError):
+            aof.manifest = load_manifest_from_disk(server)
         return snapshot.load_at_startup(server)
     aof.status = ON
     started = time.perf_counter()

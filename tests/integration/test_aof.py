@@ -287,3 +287,20 @@ def test_write_errors_refuse_writes_until_the_disk_recovers(workdir: Path) -> No
         assert server.client().get("after") == b"1"
     finally:
         server.stop()
+
+
+def test_files_of_an_earlier_aof_are_retired_when_it_is_turned_on_again(workdir: Path) -> None:
+    server = start_ember(workdir, *AOF)
+    server.client().set("old", 1)
+    server = restart(server, "--enable-debug-command", "yes")  # AOF off: the RDB (none) is loaded
+    try:
+        client = server.client()
+        assert client.dbsize() == 0
+        client.set("new", 1)
+        client.config_set("appendonly", "yes")
+        wait_until(lambda: info(client)["aof_enabled"] == 1 and info(client)["aof_rewrite_in_progress"] == 0)
+        assert manifest(workdir) == [("appendonly.aof.2.base.rdb", 2, "b"), ("appendonly.aof.2.incr.aof", 2, "i")]
+        assert sorted(p.name for p in (workdir / "appendonlydir").iterdir()) == [
+            "appendonly.aof.2.base.rdb", "appendonly.aof.2.incr.aof", "appendonly.aof.manifest"]
+    finally:
+        server.stop()
