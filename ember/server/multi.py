@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from ..protocol.errors import CommandError
 
 if TYPE_CHECKING:
+    from ..commands.table import Command
     from ..keyspace.database import Database
     from .app import Server
     from .client import Client
@@ -26,17 +27,21 @@ Slot = tuple[int, bytes]  # (db index, key)
 class Transaction:
     """The commands a client queued after MULTI."""
 
-    __slots__ = ("queued", "failed")
+    __slots__ = ("queued", "failed", "writes")
 
     def __init__(self) -> None:
         self.queued: list[list[bytes]] = []
         self.failed = False  # a queued command was rejected: EXEC must abort
+        self.writes = False  # a queued command may write or replicate: CLIENT PAUSE WRITE holds EXEC
 
-    def queue(self, client: Client, args: list[bytes]) -> None:
+    def queue(self, client: Client, cmd: Command, args: list[bytes]) -> None:
         """Queue a command, unless EXEC is already bound to fail: then, as Redis, keeping it
         would only waste memory (CLIENT LIST's multi= shows what was kept)."""
-        if not (self.failed or client.watch_dirty):
-            self.queued.append(args)
+        if self.failed or client.watch_dirty:
+            return
+        self.queued.append(args)
+        if not self.writes and ("write" in cmd.flags or "may_replicate" in cmd.flags):
+            self.writes = True
 
 
 def abort_exec(client: Client, error: CommandError) -> CommandError:

@@ -180,22 +180,29 @@ class PubSub:
             return
         hard, soft, soft_seconds = self.limits
         pending = transport.get_write_buffer_size()
+        over_soft_too_long = False
         if soft and pending >= soft:
             now = time.monotonic()
             if not client.soft_limit_since:
                 client.soft_limit_since = now
-                over_soft_too_long = False
+                self._recheck_later(client, soft_seconds)
             else:
                 over_soft_too_long = now - client.soft_limit_since > soft_seconds
         else:
             client.soft_limit_since = 0.0
-            over_soft_too_long = False
         if (hard and pending >= hard) or over_soft_too_long:
             log.warning("Client %s scheduled to be closed ASAP for overcoming of output buffer limits.",
                         client.info_line())
             self.server.stats.client_output_buffer_limit_disconnections += 1
             transport.abort()
             client.close()
+
+    def _recheck_later(self, client: Client, soft_seconds: int) -> None:
+        """A subscriber over the soft limit is cut once the grace time is over even when no more
+        messages come (Redis checks from its clients cron)."""
+        loop = self.server.loop
+        if loop is not None:
+            loop.call_later(soft_seconds + 0.05, self._enforce_output_limit, client)
 
 
 def _add(table: dict[bytes, Subscribers], own: set[bytes], client: Client, name: bytes) -> None:
