@@ -1,25 +1,30 @@
 """Replication commands of a standalone master: WAIT, WAITAOF, ROLE, REPLICAOF/SLAVEOF.
 
 Ember does not replicate yet, so it always answers as a master without replicas: ROLE reports
-["master", 0, []], WAIT acknowledges from no replica and WAITAOF from no replica and no local AOF
-(appendonly is not acted on). Like Redis, WAIT and WAITAOF still block until their timeout when
-more acknowledgements are asked for than can arrive (timeout 0: until the client is unblocked or
-disconnects), and answer at once inside MULTI/EXEC or a script. REPLICAOF NO ONE is accepted
-(already a master); REPLICAOF <host> <port> is refused with an explicit error.
+["master", 0, []] and WAIT gets no acknowledgement. WAITAOF counts the local AOF once everything
+written to it so far is fsynced (which covers the caller's writes), and no replica. Like Redis,
+WAIT and WAITAOF block until their timeout when more acknowledgements are asked for than have
+arrived (timeout 0: until the client is unblocked or disconnects), WAITAOF is answered early when
+the local fsync catches up, and both answer at once inside MULTI/EXEC or a script. REPLICAOF NO
+ONE is accepted (already a master); REPLICAOF <host> <port> is refused with an explicit error.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..persistence import aof
 from ..protocol.errors import CommandError
 from ..server.blocking import parse_timeout
+from ..server.client import NO_REPLY
 from .table import command, parse_int
 
 if TYPE_CHECKING:
+    from ..server.app import Server
     from ..server.client import Client
 
 GROUP = "generic"
+FSYNC_POLL_SECONDS = 0.01  # how often a WAITAOF waiting for the local fsync looks again
 REPLICATION_FLAGS = "admin noscript stale no_async_loading"
 NOT_SUPPORTED = ("ERR REPLICAOF <host> <port> is not supported: Ember does not implement replication "
                  "yet (only REPLICAOF NO ONE is accepted)")
@@ -59,11 +64,34 @@ def waitaof(client: Client, args: list[bytes]):
     wanted_local = _range_long(args[1], 0, 1)
     wanted_replicas = _range_long(args[2], 0, 2**63 - 1, "ERR value is out of range, must be positive")
     timeout_s = parse_timeout(args[3], unit_seconds=False)
-    if wanted_local and not client.server.config["appendonly"]:
+    server = client.server
+    if wanted_local and not server.config["appendonly"]:
         raise CommandError("ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled.")
-    local = replicas = 0  # no AOF is written yet, and no replica exists
+    local, replicas = _local_aof_synced(server), 0  # no replica exists
     satisfied = local >= wanted_local and replicas >= wanted_replicas
-    return _acknowledged(client, [local, replicas], timeout_s, satisfied)
+    reply = _acknowledged(client, [local, replicas], timeout_s, satisfied)
+    if reply is NO_REPLY and local < wanted_local and replicas >= wanted_replicas:
+        _poll_local_fsync(client, server.blocking.waiters.get(client.id))
+    return reply
+
+
+def _local_aof_synced(server: Server) -> int:
+    """1 when the AOF is on and everything written to it so far is fsynced."""
+    state = getattr(server, "aof", None)  # created by the AOF module once it is used
+    return int(state is not None and state.status == aof.ON and not state.buf
+               and state.fsync_offset == state.current_size)
+
+
+def _poll_local_fsync(client: Client, waiter) -> None:
+    """Answer a WAITAOF that waits for the local fsync as soon as it has happened."""
+    server = client.server
+    if waiter is None or server.loop is None or server.blocking.waiters.get(client.id) is not waiter:
+        return  # answered already (timeout, CLIENT UNBLOCK) or gone
+    if _local_aof_synced(server):
+        waiter.timeout_reply = [1, 0]
+        server.blocking.unblock(client, with_error=False)
+        return
+    server.loop.call_later(FSYNC_POLL_SECONDS, _poll_local_fsync, client, waiter)
 
 
 @command("role", 1, flags="noscript loading stale fast", acl="admin dangerous", group="server",

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from tests.conftest import wait_until
+from tests.conftest import start_ember, wait_until
 from tests.differential.harness import RawConnection, decode, encode_command
 
 
@@ -263,6 +263,25 @@ def test_waitaof(r):
     started = time.monotonic()
     assert r.execute_command("WAITAOF", "0", "1", "50") == [0, 0]
     assert time.monotonic() - started >= 0.04
+
+
+def test_waitaof_counts_the_local_fsync(tmp_path):
+    server = start_ember(tmp_path, "--appendonly", "yes", "--appendfsync", "everysec")
+    try:
+        client = server.client()
+        if not client.info("persistence")["aof_enabled"]:
+            pytest.skip("the AOF is not switched on at start-up yet")
+        client.set("k", "v")
+        assert client.execute_command("WAITAOF", "1", "0", "5000") == [1, 0]  # within everysec's second
+        client.config_set("appendfsync", "always")
+        client.set("k", "w")
+        assert client.execute_command("WAITAOF", "1", "0", "0") == [1, 0]
+        started = time.monotonic()
+        assert client.execute_command("WAITAOF", "1", "1", "50") == [1, 0]  # no replica: the timeout
+        assert time.monotonic() - started >= 0.04
+        client.close()
+    finally:
+        server.stop()
 
 
 @pytest.mark.parametrize(("args", "error"), [
