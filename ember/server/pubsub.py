@@ -45,7 +45,9 @@ class PubSub:
         # Pushes held back until the running command has replied: (client, encoded-later push).
         self.deferred: list[tuple[Client, Push]] = []
         self._flush_scheduled = False
+        self._unflushed: dict[Client, None] = {}  # clients with deliveries not written out yet
         self.limits = (0, 0, 0)  # pubsub class: hard bytes, soft bytes, soft seconds
+        self.limits_on = False
         config = server.config
         if OUTPUT_LIMIT_DIRECTIVE in config:
             self._configure_limits(config[OUTPUT_LIMIT_DIRECTIVE])
@@ -53,6 +55,7 @@ class PubSub:
 
     def _configure_limits(self, text: str) -> None:
         self.limits = output_buffer_limits(text).get("pubsub", (0, 0, 0))
+        self.limits_on = any(self.limits[:2])
 
     # -- subscriptions ------------------------------------------------------------------------
 
@@ -132,11 +135,31 @@ class PubSub:
         self.write(client, encode(message, client.resp))
 
     def write(self, client: Client, data: bytes) -> None:
+        """Queue data behind whatever the client has not been sent yet; the socket write happens
+        once per client per event-loop turn (like Redis's beforeSleep), however many messages
+        a pipelined burst of PUBLISHes produced."""
         if client.closed:
             return
         client.out.append(data)
-        client.flush()
-        self._enforce_output_limit(client)
+        if client not in self._unflushed:
+            self._unflushed[client] = None
+            if len(self._unflushed) == 1:
+                self._schedule(self._flush_clients)
+
+    def _flush_clients(self) -> None:
+        unflushed, self._unflushed = self._unflushed, {}
+        limits_on = self.limits_on
+        for client in unflushed:
+            client.flush()
+            if limits_on:
+                self._enforce_output_limit(client)
+
+    def _schedule(self, callback) -> None:
+        loop = self.server.loop
+        if loop is None:  # no event loop (embedded use): nothing to batch with
+            callback()
+        else:
+            loop.call_soon(callback)
 
     # -- pushes held back until the running command has replied ------------------------------
 
@@ -151,14 +174,9 @@ class PubSub:
 
     def schedule_flush(self) -> None:
         """Send held-back pushes once the running command's reply is out (next loop turn)."""
-        if self._flush_scheduled:
-            return
-        loop = self.server.loop
-        if loop is None:  # no event loop (embedded use): nothing can be interleaved anyway
-            self.flush_deferred()
-            return
-        self._flush_scheduled = True
-        loop.call_soon(self.flush_deferred)
+        if not self._flush_scheduled:
+            self._flush_scheduled = self.server.loop is not None
+            self._schedule(self.flush_deferred)
 
     def flush_deferred(self) -> None:
         """Held-back tracking invalidations, then Pub/Sub messages (Redis's afterCommand), then
