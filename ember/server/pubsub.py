@@ -151,7 +151,8 @@ class PubSub:
         limits_on = self.limits_on
         for client in unflushed:
             client.flush()
-            if limits_on:
+            # The pubsub class is for subscribers; a client that only gets invalidations is "normal".
+            if limits_on and (client.channels or client.patterns or client.shard_channels):
                 self._enforce_output_limit(client)
 
     def _schedule(self, callback) -> None:
