@@ -280,6 +280,6 @@ class Tracking:
                 return
         if target.resp == 3:
             pubsub.write_now(target, Push([INVALIDATE, keys]))
-        elif target is not client and (target.channels or target.patterns or target.shard_channels):
+        elif state is not None and state.redirect and (target.channels or target.patterns or target.shard_channels):
             pubsub.write_now(target, Push([b"message", INVALIDATION_CHANNEL, keys]))
         # A RESP2 connection without redirection has no way to receive pushes: nothing is sent.
