@@ -167,6 +167,9 @@ class FunctionLibraries:
         self._load_started = time.monotonic()
         try:
             result = sandbox.helpers.load_library(chunk, HOOK_INSTRUCTIONS if timeout else 0)
+        except lua51.LuaError:  # an error outside the protected call: never the library's
+            sandbox.helpers.clear_hook()
+            raise FunctionError("Error registering functions: internal Lua engine error") from None
         finally:
             self._loading = None
         ok, error = (result[0], result[1]) if isinstance(result, tuple) else (result, None)

@@ -201,6 +201,10 @@ class LuaSandbox:
         hook = HOOK_INSTRUCTIONS if self.server.config["busy-reply-threshold"] > 0 else 0
         try:
             ok, value = self._run(function, hook, len(keys), *keys, *argv)
+        except lua51.LuaError as err:  # an error outside the protected call: never the script's
+            self.helpers.clear_hook()
+            log.error("Lua engine error: %s", err)
+            return CommandError("ERR Error running script (internal Lua engine error)")
         finally:
             engine.run = None
         if not ok:

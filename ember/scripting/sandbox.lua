@@ -198,16 +198,25 @@ local helpers = {where = where, env = env}
 function helpers.unproxy(t) return real_of[t] end
 
 -- Every `count` instructions ask Python whether to stop. Once stopped, the hook fires on every
--- line so that a script cannot catch the error with pcall and carry on (as Redis does).
+-- line so that a script cannot catch the error with pcall and carry on (as Redis does). Errors
+-- are only raised in script code: this sandbox's own lines (after the protected call returns)
+-- must run to clear the hook.
+local function in_script()
+  local info = debug_getinfo(3, "S")
+  return info ~= nil and info.source ~= "=sandbox"
+end
+
 local function install_hook(check, count)
   debug_sethook(function()
     local stop = check()
-    if stop then
-      debug_sethook(function() error({err = stop}, 0) end, "l")
+    if stop and in_script() then
+      debug_sethook(function() if in_script() then error({err = stop}, 0) end end, "l")
       error({err = stop}, 0)
     end
   end, "", count)
 end
+
+function helpers.clear_hook() debug_sethook() end
 
 local function run_protected(hook_count, fn, ...)
   if hook_count > 0 then install_hook(py.check, hook_count) end
