@@ -14,12 +14,11 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from .. import REDIS_COMPAT_VERSION, __version__
-from ..config import Config, parse_memory
+from ..config import Config
 from ..keyspace.database import Database
 from ..protocol.errors import CommandError
 from ..scripting.lua import ScriptEngine
 from .blocking import BlockingManager
-from .dispatch import busy_reply
 from .multi import WatchRegistry
 from .notify import KeyspaceNotifier
 from .propagate import Propagator
@@ -113,24 +112,6 @@ class Server:
 
     def unpause_clients(self) -> None:
         self.blocking.unpause()
-
-    def output_buffer_limit(self, client_class: str) -> tuple[int, int, int]:
-        """(hard bytes, soft bytes, soft seconds) of client-output-buffer-limit for a class."""
-        words = str(self.config["client-output-buffer-limit"]).split()
-        for index in range(0, len(words) - 3, 4):
-            if words[index] in (client_class, "replica" if client_class == "slave" else client_class):
-                return parse_memory(words[index + 1]), parse_memory(words[index + 2]), int(words[index + 3])
-        return 0, 0, 0
-
-    def serve_while_busy(self, running: Client) -> None:
-        """While a script runs past busy-reply-threshold: read every other client's socket and
-        answer BUSY, except to the commands allowed then (SCRIPT KILL, SHUTDOWN NOSAVE...)."""
-        for client in list(self.clients.values()):
-            if client is running or client.closed or client.transport is None:
-                continue
-            data = _read_available(client)
-            if data:
-                busy_reply(client, data)
 
     # -- time ---------------------------------------------------------------------------------
 
