@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -31,8 +32,8 @@ from lupa import lua51
 from .. import REDIS_COMPAT_VERSION
 from ..commands.table import TABLE, Command
 from ..protocol.errors import CommandError
-from ..server.client import Client
-from ..server.dispatch import call
+from ..server.client import NO_REPLY, Client
+from ..server.dispatch import call, execute, resolve
 from .convert import (
     RelayedError,
     error_buffer,
@@ -508,7 +509,7 @@ class LuaSandbox:
             log.warning("Slow script detected: still in execution after %d milliseconds. You can try killing "
                         "the script using the %s command. Script name is: %s.", elapsed,
                         "SCRIPT KILL" if run.eval_mode else "FUNCTION KILL", run.name)
-        server.serve_while_busy(run.caller)
+        engine.serve_while_busy(run.caller)
         if run.killed or server.stopping:
             log.warning("Lua script killed by user with SCRIPT KILL.")
             return KILLED.encode()
@@ -530,6 +531,28 @@ def command_args(lua_args: tuple) -> list[bytes]:
             raise ScriptError("ERR Lua redis lib command arguments must be strings or integers")
         args.append(arg)
     return args
+
+
+def _saving_shutdown(cmd: Command, args: list[bytes]) -> bool:
+    """SHUTDOWN without NOSAVE: refused while a script is busy (Redis only lets NOSAVE through)."""
+    return cmd.name == "shutdown" and not any(arg.lower() == b"nosave" for arg in args[1:])
+
+
+def _read_available(client: Client) -> bytes:
+    """What a client's socket holds now, read without blocking (the event loop is not running)."""
+    sock = client.transport.get_extra_info("socket")
+    if sock is None:
+        return b""
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(sock.fileno(), 65536)
+        except OSError:  # EAGAIN (nothing more), or a reset the event loop will see later
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class Script:
@@ -637,6 +660,34 @@ class ScriptEngine:
         """What other clients get while a script is past busy-reply-threshold."""
         run = self.run
         return CommandError(BUSY_FUNCTION if run is not None and not run.eval_mode else BUSY_EVAL)
+
+    def serve_while_busy(self, running: Client) -> None:
+        """Redis's processEventsWhileBlocked for a script past busy-reply-threshold: read what the
+        other clients sent; commands flagged allow_busy run (SCRIPT KILL, FUNCTION KILL/STATS,
+        SHUTDOWN NOSAVE...), everything else is answered BUSY."""
+        busy = self.busy_error()
+        for client in list(self.server.clients.values()):
+            if client is running or client.closed or client.transport is None:
+                continue
+            data = _read_available(client)
+            if data:
+                self._answer_while_busy(client, data, busy)
+
+    def _answer_while_busy(self, client: Client, data: bytes, busy: CommandError) -> None:
+        commands, error = client.parser.feed(data)
+        for args in commands:
+            cmd = resolve(args)
+            if cmd.__class__ is CommandError or "allow_busy" not in cmd.flags or _saving_shutdown(cmd, args):
+                self.server.stats.count_error("BUSY")
+                client.add_reply(busy)
+                continue
+            reply = execute(client, args)
+            if reply is not NO_REPLY:
+                client.add_reply(reply)
+        if error is not None:
+            client.add_reply(error.reply)
+            client.close_after_reply = True
+        client.flush()
 
     def kill(self, eval_mode: bool) -> str:
         """SCRIPT KILL (eval_mode) or FUNCTION KILL, reached through serve_while_busy."""

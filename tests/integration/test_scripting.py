@@ -311,8 +311,6 @@ def test_unkillable_script_and_shutdown_nosave(busy_server):
     assert not runner.is_alive()
 
 
-@pytest.mark.xfail(strict=True, reason="SHUTDOWN without NOSAVE must answer BUSY during a busy script: "
-                                       "needs the check in server_admin.shutdown (reported)")
 def test_shutdown_without_nosave_is_refused_while_busy(busy_server):
     other = busy_server.client()
     other.ping()
