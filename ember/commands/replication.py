@@ -79,7 +79,7 @@ def _local_aof_synced(server: Server) -> int:
     """1 when the AOF is on and everything written to it so far is fsynced."""
     state = getattr(server, "aof", None)  # created by the AOF module once it is used
     return int(state is not None and state.status == aof.ON and not state.buf
-               and state.fsync_offset == state.current_size)
+               and state.fsync_offset == state.current_size and not state.fsync_worker.pending)
 
 
 def _poll_local_fsync(client: Client, waiter) -> None:

@@ -86,7 +86,7 @@ def refresh_write_error(server: Server) -> None:
     config = server.config
     refuse = (not persistence.bgsave_ok and bool(config["stop-writes-on-bgsave-error"])
               and bool(config["save"].strip()))
-    server.write_error = MISCONF if refuse else None
+    server.write_error = MISCONF if refuse else getattr(server, "aof_write_error", None)
 
 
 def rdb_filename(server: Server) -> str:
@@ -154,9 +154,11 @@ def save(server: Server) -> bool:
 
 def bgsave(server: Server) -> bool:
     """Start a background save; False if a child is already running or fork failed."""
+    from . import aof
+
     persistence = state(server)
-    if persistence.child_pid is not None:
-        return False
+    if persistence.child_pid is not None or aof.child_active(server):
+        return False  # one child at a time, as Redis
     persistence.saves += 1
     persistence.dirty_before_bgsave = server.dirty
     persistence.last_bgsave_try = int(time.time())
@@ -347,6 +349,10 @@ def prepare_for_shutdown(server: Server, *, save_flag: bool = False, nosave: boo
     """Before exiting: stop a background save, then save if asked (SAVE) or if save points are
     configured (unless NOSAVE). False when the save failed and FORCE was not given: the caller
     must not exit (SHUTDOWN replies "ERR Errors trying to SHUTDOWN. Check logs.")."""
+    from . import aof  # aof builds on this module
+
+    if not aof.prepare_for_shutdown(server, force=force):
+        return False
     if child_active(server):
         log.warning("There is a child saving an .rdb. Killing it!")
         kill_child(server)

@@ -133,8 +133,9 @@ class BlockingManager:
                         continue  # released by an earlier serve in this round
                     reply = self._retry(waiter)
                     if reply is not None:
+                        # Each served command propagates on its own, before its reply leaves.
+                        self.server.propagator.flush()
                         self._release(waiter, reply)
-                        self.server.propagator.flush()  # each served command on its own, as Redis
 
     def _retry(self, waiter: Waiter) -> Any:
         client = waiter.client

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from ..persistence import snapshot
+from ..persistence import aof, snapshot
 
 if TYPE_CHECKING:
     from .app import Server
@@ -23,6 +23,7 @@ def server_cron(server: Server) -> None:
     server.stats.sample_ops()
     close_idle_clients(server)
     snapshot.cron(server)
+    aof.cron(server)
 
 
 def active_expire_cycle(server: Server, period_s: float) -> None:

@@ -89,7 +89,7 @@ def run_server(config: Config) -> int:
     ignored = config.not_acted_on()
     if ignored:
         log.info("Accepted but not acted on yet: %s", ", ".join(ignored))
-    from ..persistence.snapshot import load_at_startup
+    from ..persistence.aof import load_at_startup  # the AOF when appendonly, else the RDB
 
     if not load_at_startup(server):
         return 1
