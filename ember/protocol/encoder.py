@@ -212,8 +212,10 @@ def _layout_digits(digits: str, K: int, negative: bool) -> str:
 
 
 # Encoded status replies. The usual ones are seeded, and only short texts are added later, so
-# one-off statuses (MONITOR lines) cannot fill the cache before "OK" is seen.
-_STATUS_CACHE: dict[str, bytes] = {text: b"+%s\r\n" % text.encode() for text in ("OK", "PONG", "QUEUED")}
+# one-off statuses (MONITOR lines) cannot fill the cache before "OK" is seen. Public so that the
+# client's reply loop can take a cached status without a call.
+STATUS_CACHE: dict[str, bytes] = {text: b"+%s\r\n" % text.encode() for text in ("OK", "PONG", "QUEUED")}
+_STATUS_CACHE = STATUS_CACHE
 
 
 def _status(out: list, value: str, resp: int) -> None:

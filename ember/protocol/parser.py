@@ -44,6 +44,14 @@ _HUGE_AGGREGATE = re.compile(rb"[*%~>|][0-9]{6}")
 # top-level list ('~' set) become '+'.
 _SCAN_TABLE = bytes.maketrans(b"0123456789*%>|+(=~", b"0000000000****++++")
 _BULK_LEN = bytes.__len__
+_JOIN = b"".join
+_JOIN_CHECK_MAX = 1 << 20
+
+
+def _sum_of_lengths(request: list[bytes]) -> int:
+    return sum(map(_BULK_LEN, request))
+
+
 _INLINE_SPECIAL = re.compile(b"[\"'*\\x00\\v\\f]")
 
 # len(b"$%d\r\n" % n) for small n: the per-argument header size the fast path walks over.
@@ -118,10 +126,12 @@ class RequestParser:
         """
         if len(data) > self.max_bulk_len:
             return None
-        scan = data.translate(_SCAN_TABLE)  # one C pass instead of regexes: this runs per read
-        if b"*000000" in scan:
+        # One C pass instead of regexes: this runs per read. find(), not `in`: bytes.__contains__
+        # first tries its argument as an integer and pays for the failed conversion.
+        scan = data.translate(_SCAN_TABLE)
+        if scan.find(b"*000000") >= 0:
             return None  # an aggregate count of 6+ digits (hiredis would allocate it up front)
-        plain = b"+" not in scan
+        plain = scan.find(b"+") < 0
         if not plain and _HUGE_AGGREGATE.search(data):  # '~' maps to '+': check its counts too
             return None
         reader = self._reader
@@ -233,11 +243,13 @@ def _parse_plain_inline(data: bytes) -> list[list[bytes]] | None:
 def _read_plain_requests(reader: hiredis.Reader, data: bytes) -> tuple[list[list[bytes]], int] | None:
     """Requests from a read without RESP3 type bytes (lists of bytes), and the bytes they take."""
     commands = []
-    bulk_len = _BULK_LEN
+    # Raises TypeError unless every argument is bytes (not nested, not an integer or error):
+    # joining is the cheapest check in C; a huge read is checked without copying it.
+    check_arguments = _JOIN if len(data) <= _JOIN_CHECK_MAX else _sum_of_lengths
     while (request := reader.gets()) is not False:
         if request.__class__ is not list or not request:
             return None
-        sum(map(bulk_len, request))  # TypeError unless every argument is bytes (not nested)
+        check_arguments(request)
         commands.append(request)
     # hiredis may hold a partial request it has not returned: after a boundary, an empty
     # multibulk reads back as exactly [] with nothing left; mid-request it reads otherwise.

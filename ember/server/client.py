@@ -10,7 +10,8 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from ..protocol.encoder import encode_into
+from ..keyspace.database import ACCESS_CLOCK
+from ..protocol.encoder import STATUS_CACHE, encode_into
 
 if TYPE_CHECKING:
     import asyncio
@@ -29,6 +30,11 @@ class NoReply:
 
 
 NO_REPLY = NoReply()
+
+_monotonic = time.monotonic
+# Bulk replies up to this size are formatted into one chunk in process() (one copy is cheaper
+# than three list appends); larger ones go through the encoder, which appends the value as is.
+_INLINE_BULK_MAX = 4096
 
 _execute = None  # dispatch.execute, imported on first use (dispatch imports the command table)
 
@@ -96,14 +102,25 @@ class Client:
         """Run queued commands until the queue is empty or the client blocks; flush replies once."""
         execute = _execute or _import_execute()
         pending = self.pending
+        out = self.out
+        self.last_interaction = _monotonic()  # per read, as Redis's readQueryFromClient
+        clock = ACCESS_CLOCK
+        clock.caching = True  # one access-time read for the whole batch
         while pending and not self.blocked and not self.close_after_reply:
             reply = execute(self, pending.popleft())
             if reply is NO_REPLY:
                 continue
-            if self.reply_mode == "on":  # add_reply, inlined for the common case
-                encode_into(self.out, reply, self.resp)
-            else:
+            if self.reply_mode != "on":
                 self.add_reply(reply)
+            # encode_into, with the two commonest replies (a short bulk, "OK") inlined
+            elif reply.__class__ is bytes and len(reply) < _INLINE_BULK_MAX:
+                out.append(b"$%d\r\n%b\r\n" % (len(reply), reply))
+            elif reply.__class__ is str and reply in STATUS_CACHE:
+                out.append(STATUS_CACHE[reply])
+            else:
+                encode_into(out, reply, self.resp)
+        clock.caching = False
+        clock.ms = 0
         self.flush()
 
     def add_reply(self, reply: Any) -> None:

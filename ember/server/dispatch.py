@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("ember")
 
 _perf_ns = time.perf_counter_ns
-_monotonic = time.monotonic
 
 
 def unknown_command(args: list[bytes]) -> CommandError:
@@ -99,30 +98,18 @@ _SUBSCRIBED_CONTEXT = frozenset((
 
 def execute(client: Client, args: list[bytes]) -> Any:
     """Admit and run one command for client; returns the reply value."""
+    cmd = _by_sent_name.get(args[0])
+    if cmd is None or cmd.subcommands or \
+            ((len(args) != cmd.arity) if cmd.arity >= 0 else (len(args) < -cmd.arity)):
+        cmd = resolve(args)  # the usual command is one dict get; anything else resolves in full
+        if cmd.__class__ is CommandError:
+            return _unresolved(client, args, cmd)
     server = client.server
-    client.last_interaction = _monotonic()
-    cmd = resolve(args)
-    if cmd.__class__ is CommandError:
-        if args[0].lower() in _CROSS_PROTOCOL_MARKERS:
-            return refuse_cross_protocol(client)
-        if client.tx is not None:
-            client.tx.failed = True
-        server.stats.count_error(cmd.code)
-        return cmd
-    if not client.authenticated and "no_auth" not in cmd.flags:
-        return reject(client, cmd, CommandError(NOAUTH))
-    if client.tx is not None and "no_multi" in cmd.flags:
-        return reject(client, cmd, CommandError("ERR Command not allowed inside a transaction"))
-    if server.write_error is not None and ("write" in cmd.flags or cmd.name == "ping"):
-        return reject(client, cmd, server.write_error)  # MISCONF: the last background save failed
-    if client.resp == 2 and (client.channels or client.patterns or client.shard_channels) \
-            and cmd.name not in _SUBSCRIBED_CONTEXT:
-        return reject(client, cmd, CommandError(
-            f"ERR Can't execute '{cmd.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
-            "are allowed in this context"))
-    if client.tx is not None and cmd.name not in _TRANSACTION_CONTROL:
-        client.tx.queued.append(args)
-        return "QUEUED"
+    if client.tx is not None or not client.authenticated or server.write_error is not None or \
+            (client.resp == 2 and (client.channels or client.patterns or client.shard_channels)):
+        refused = _admission_error(client, cmd, args)
+        if refused is not None:
+            return refused
     blocking = server.blocking
     if blocking.pause_mode and blocking.must_pause(client, cmd):
         return blocking.hold(client, args)
@@ -134,6 +121,38 @@ def execute(client: Client, args: list[bytes]) -> Any:
     return reply
 
 
+def _unresolved(client: Client, args: list[bytes], error: CommandError) -> Any:
+    """An unknown command or wrong arity: the error reply (or a dropped connection for HTTP)."""
+    if args[0].lower() in _CROSS_PROTOCOL_MARKERS:
+        return refuse_cross_protocol(client)
+    if client.tx is not None:
+        client.tx.failed = True
+    client.server.stats.count_error(error.code)
+    return error
+
+
+def _admission_error(client: Client, cmd: Command, args: list[bytes]) -> Any:
+    """The checks only clients in an unusual state need, in Redis's order (processCommand):
+    authentication, MULTI rules, MISCONF, the RESP2 subscribed context, then MULTI queuing.
+    Returns the reply that replaces running the command, or None to run it."""
+    if not client.authenticated and "no_auth" not in cmd.flags:
+        return reject(client, cmd, CommandError(NOAUTH))
+    if client.tx is not None and "no_multi" in cmd.flags:
+        return reject(client, cmd, CommandError("ERR Command not allowed inside a transaction"))
+    server = client.server
+    if server.write_error is not None and ("write" in cmd.flags or cmd.name == "ping"):
+        return reject(client, cmd, server.write_error)  # MISCONF: the last background save failed
+    if client.resp == 2 and (client.channels or client.patterns or client.shard_channels) \
+            and cmd.name not in _SUBSCRIBED_CONTEXT:
+        return reject(client, cmd, CommandError(
+            f"ERR Can't execute '{cmd.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
+            "are allowed in this context"))
+    if client.tx is not None and cmd.name not in _TRANSACTION_CONTROL:
+        client.tx.queued.append(args)
+        return "QUEUED"
+    return None
+
+
 def reject(client: Client, cmd: Command, error: CommandError) -> CommandError:
     """Refuse to run cmd; inside MULTI this also dooms the transaction (EXECABORT)."""
     cmd.rejected_calls += 1
@@ -141,6 +160,10 @@ def reject(client: Client, cmd: Command, error: CommandError) -> CommandError:
     if client.tx is not None:
         client.tx.failed = True
     return error
+
+
+# Reply classes that cannot be errors: call() skips its error checks for them.
+_PLAIN_REPLIES = frozenset((bytes, str, int, type(None), list))
 
 
 def call(client: Client, cmd: Command, args: list[bytes]) -> Any:
@@ -158,19 +181,20 @@ def call(client: Client, cmd: Command, args: list[bytes]) -> Any:
         reply = CommandError(f"ERR internal error running '{cmd.name}': {exc.__class__.__name__}")
         server.stats.unexpected_error_replies += 1
     duration_us = (_perf_ns() - start) // 1000
-    if server.dirty != dirty_before and "write" in cmd.flags:
+    if server.dirty != dirty_before and server.propagator.sinks and "write" in cmd.flags:
         server.propagator.add_command(client, args)
     client.rewritten = None
     cmd.calls += 1
     cmd.usec += duration_us
     server.stats.total_commands_processed += 1
     client.last_command = cmd.name
-    if reply.__class__ is CommandError:
-        cmd.failed_calls += 1
-        server.stats.count_error(reply.code)
-    elif isinstance(reply, CommandError):  # an error relayed from a script: counted where it arose
-        cmd.failed_calls += 1
-    elif client.tracking is not None and "readonly" in cmd.flags:
+    if reply.__class__ not in _PLAIN_REPLIES:
+        if reply.__class__ is CommandError:
+            cmd.failed_calls += 1
+            server.stats.count_error(reply.code)
+        elif isinstance(reply, CommandError):  # an error relayed from a script: counted where it arose
+            cmd.failed_calls += 1
+    if client.tracking is not None and "readonly" in cmd.flags and not isinstance(reply, CommandError):
         server.tracking.remember_keys(client, cmd.keys(args))
     if duration_us >= server.slowlog_threshold_us >= 0 and "skip_slowlog" not in cmd.flags:
         server.slowlog_add(client, args, duration_us)
@@ -187,6 +211,7 @@ BUSY_SCRIPT = CommandError("BUSY Redis is busy running a script. You can only ca
 def busy_reply(client: Client, data: bytes) -> None:
     """Handle bytes from client while a script is busy: allowed commands run, others get BUSY."""
     commands, error = client.parser.feed(data)
+    client.last_interaction = time.monotonic()
     for args in commands:
         cmd = resolve(args)
         if cmd.__class__ is not CommandError and "allow_busy" in cmd.flags:

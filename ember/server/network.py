@@ -77,8 +77,8 @@ class ClientProtocol(asyncio.Protocol):
                 return
             if authenticated or not commands or client.blocked:
                 break
-        client.query_buffer = parser.buffered
-        if parser.buffered > server.query_buffer_limit:
+        client.query_buffer = buffered = parser.buffered
+        if buffered > server.query_buffer_limit:
             # As Redis: no reply, just a log line with the client and the start of its buffer.
             log.warning("Closing client that reached max query buffer length: %s (qbuf initial bytes: %s)",
                         client.info_line(), quote_arg(parser.peek(64)))
