@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..protocol.errors import CommandError
+from ..scripting.lua import count_keys
 from .server_admin import declare_help
 from .table import command, container, parse_int
 
@@ -28,16 +29,6 @@ def script_keys(args: list[bytes]) -> list[int]:
     return list(range(3, 3 + max(0, min(numkeys, len(args) - 3))))
 
 
-def split_keys_and_args(args: list[bytes]) -> tuple[list[bytes], list[bytes]]:
-    """KEYS and ARGV of an EVAL-style command, with Redis's numkeys errors."""
-    numkeys = parse_int(args[2])
-    if numkeys > len(args) - 3:
-        raise CommandError("ERR Number of keys can't be greater than number of args")
-    if numkeys < 0:
-        raise CommandError("ERR Number of keys can't be negative")
-    return args[3 : 3 + numkeys], args[3 + numkeys :]
-
-
 def eval_generic(client: Client, args: list[bytes], by_sha: bool, read_only: bool):
     """Redis's evalGenericCommand: EVAL compiles the body (once per SHA1), EVALSHA finds it."""
     server = client.server
@@ -46,14 +37,14 @@ def eval_generic(client: Client, args: list[bytes], by_sha: bool, read_only: boo
     engine = server.scripts
     if by_sha and len(args[1]) != 40:
         raise CommandError(NOSCRIPT)
-    keys, argv = split_keys_and_args(args)
+    numkeys = count_keys(args)
     if by_sha:
-        script = engine.scripts.get(args[1].lower().decode("latin-1"))
+        script = engine.cached(args[1])
         if script is None:
             raise CommandError(NOSCRIPT)
     else:
         script = engine.load(args[1])
-    return engine.eval(client, script, keys, argv, args, read_only)
+    return engine.eval(client, script, numkeys, args, read_only)
 
 
 @command("eval", -3, flags=EVAL_FLAGS, acl="scripting", group=GROUP, since="2.6.0", get_keys=script_keys,
@@ -99,9 +90,8 @@ def script_load(client: Client, args: list[bytes]):
          complexity="O(N) with N being the number of scripts to check (so checking a single script is an "
                     "O(1) operation).")
 def script_exists(client: Client, args: list[bytes]):
-    scripts = client.server.scripts.scripts
-    # Redis's script dict hashes and compares SHA1s case-insensitively.
-    return [int(sha.lower().decode("latin-1") in scripts) for sha in args[2:]]
+    engine = client.server.scripts
+    return [int(engine.cached(sha) is not None) for sha in args[2:]]
 
 
 @command("script|flush", -2, flags="noscript", acl="scripting", group=GROUP, since="2.6.0",

@@ -24,10 +24,9 @@ from ..persistence.crc64 import crc64
 from ..persistence.rdb import OP_FUNCTION2, OP_FUNCTION_PRE_GA, RDB_VERSION, RDBError, Reader, put_string
 from ..protocol.encoder import SetReply
 from ..protocol.errors import CommandError
-from ..protocol.numbers import parse_int
 from ..protocol.parser import split_inline
 from .convert import lua_tostring, lua_type_name, table_fields
-from .lua import HOOK_INSTRUCTIONS, SCRIPT_FLAGS, LuaSandbox, ScriptError
+from .lua import HOOK_INSTRUCTIONS, SCRIPT_FLAGS, LuaSandbox, ScriptError, count_keys
 
 if TYPE_CHECKING:
     from ..server.client import Client
@@ -209,15 +208,11 @@ class FunctionLibraries:
         function = self.current.functions.get(args[1].lower())
         if function is None:
             raise CommandError("ERR Function not found")
-        numkeys = parse_int(args[2], "ERR Bad number of keys provided")
-        if numkeys > len(args) - 3:
-            raise CommandError("ERR Number of keys can't be greater than number of args")
-        if numkeys < 0:
-            raise CommandError("ERR Number of keys can't be negative")
+        numkeys = count_keys(args, "ERR Bad number of keys provided")
         engine = self.engine
         run = engine.prepare(client, function.name.decode("utf-8", "replace"), args, function.flags,
                              read_only_command, eval_mode=False)
-        return self.sandbox.run(run, function.callback, args[3:3 + numkeys], args[3 + numkeys:])
+        return self.sandbox.run(run, function.callback, numkeys, args)
 
     # -- the other FUNCTION subcommands -------------------------------------------------------
 

@@ -32,6 +32,7 @@ from lupa import lua51
 from .. import REDIS_COMPAT_VERSION
 from ..commands.table import TABLE, Command
 from ..protocol.errors import CommandError
+from ..protocol.numbers import parse_int
 from ..server.client import NO_REPLY, Client
 from ..server.dispatch import call, execute, resolve
 from .convert import (
@@ -195,13 +196,14 @@ class LuaSandbox:
             return result[0], result[1] if result[0] is None else b""
         return result, b""
 
-    def run(self, run: Run, function: Any, keys: Sequence[bytes], argv: Sequence[bytes]) -> Any:
-        """Run function (a compiled script, or a registered function) and return its reply."""
+    def run(self, run: Run, function: Any, numkeys: int, args: Sequence[bytes]) -> Any:
+        """Run function (a compiled script, or a registered function) with the keys and
+        arguments after args[2] (EVAL/FCALL's own arguments) and return its reply."""
         engine = self.engine
         engine.run = run
         hook = HOOK_INSTRUCTIONS if self.server.config["busy-reply-threshold"] > 0 else 0
         try:
-            ok, value = self._run(function, hook, len(keys), *keys, *argv)
+            ok, value = self._run(function, hook, numkeys, *args[3:])
         except lua51.LuaError as err:  # an error outside the protected call: never the script's
             self.helpers.clear_hook()
             log.error("Lua engine error: %s", err)
@@ -533,6 +535,22 @@ def command_args(lua_args: tuple) -> list[bytes]:
     return args
 
 
+_SMALL_COUNTS = {b"%d" % count: count for count in range(16)}
+
+
+def count_keys(args: list[bytes], not_a_number: str = "ERR value is not an integer or out of range") -> int:
+    """numkeys of EVAL/FCALL-style arguments, with Redis's errors (the common small counts
+    skip the parser)."""
+    numkeys = _SMALL_COUNTS.get(args[2])
+    if numkeys is None:
+        numkeys = parse_int(args[2], not_a_number)
+    if numkeys > len(args) - 3:
+        raise CommandError("ERR Number of keys can't be greater than number of args")
+    if numkeys < 0:
+        raise CommandError("ERR Number of keys can't be negative")
+    return numkeys
+
+
 def _saving_shutdown(cmd: Command, args: list[bytes]) -> bool:
     """SHUTDOWN without NOSAVE: refused while a script is busy (Redis only lets NOSAVE through)."""
     return cmd.name == "shutdown" and not any(arg.lower() == b"nosave" for arg in args[1:])
@@ -611,7 +629,7 @@ class ScriptEngine:
         # The fake client commands from scripts run as (Redis's lua client): never blocks.
         self.script_client = Client(server, None, "lua", "")
         self.script_client.in_exec = True
-        self.scripts: dict[str, Script] = {}
+        self.scripts: dict[bytes, Script] = {}  # by lower-case hex SHA1
         self.sandbox = LuaSandbox(self, "eval")
         self.functions: FunctionLibraries = FunctionLibraries(self)
         # persistence/rdb.py saves and loads libraries through `server.functions`.
@@ -622,26 +640,30 @@ class ScriptEngine:
     def load(self, body: bytes) -> Script:
         """The cached script for body, compiled on first sight (Redis's luaCreateFunction)."""
         sha = sha1hex(body)
-        script = self.scripts.get(sha)
+        script = self.scripts.get(sha.encode())
         if script is not None:
             return script
         flags, shebang, code = parse_shebang(body)
         function, error = self.sandbox.compile(code, b"@user_script")
         if function is None:
             raise CommandError(f"ERR Error compiling script (new function): {error.decode('utf-8', 'replace')}")
-        script = self.scripts[sha] = Script(sha, body, function, flags, shebang)
+        script = self.scripts[sha.encode()] = Script(sha, body, function, flags, shebang)
         return script
+
+    def cached(self, sha: bytes) -> Script | None:
+        """The script with this SHA1, in either case (Redis compares SHA1s case-insensitively)."""
+        script = self.scripts.get(sha)
+        return script if script is not None else self.scripts.get(sha.lower())
 
     def flush(self) -> None:
         """SCRIPT FLUSH: forget every script and start again from a fresh runtime."""
         self.scripts = {}
         self.sandbox = LuaSandbox(self, "eval")
 
-    def eval(self, caller: Client, script: Script, keys: list[bytes], argv: list[bytes], args: list[bytes],
-             read_only_command: bool) -> Any:
+    def eval(self, caller: Client, script: Script, numkeys: int, args: list[bytes], read_only_command: bool) -> Any:
         run = self.prepare(caller, script.sha, args, script.flags if script.shebang else None,
                            read_only_command, eval_mode=True)
-        return self.sandbox.run(run, script.function, keys, argv)
+        return self.sandbox.run(run, script.function, numkeys, args)
 
     # -- running ---------------------------------------------------------------------------------
 

@@ -206,23 +206,33 @@ local function in_script()
   return info ~= nil and info.source ~= "=sandbox"
 end
 
-local function install_hook(check, count)
-  debug_sethook(function()
+local function stopping_hook(check)
+  return function()
     local stop = check()
     if stop and in_script() then
       debug_sethook(function() if in_script() then error({err = stop}, 0) end end, "l")
       error({err = stop}, 0)
     end
-  end, "", count)
+  end
 end
+
+local busy_hook = stopping_hook(py.check)  -- EVAL's and FCALL's
 
 function helpers.clear_hook() debug_sethook() end
 
-local function run_protected(hook_count, fn, ...)
-  if hook_count > 0 then install_hook(py.check, hook_count) end
+local function run_protected(hook_count, fn)
+  if hook_count > 0 then debug_sethook(busy_hook, "", hook_count) end
   local ok, result = raw_xpcall(fn, handler)
-  debug_sethook()
+  if hook_count > 0 then debug_sethook() end
   return ok, result
+end
+
+-- KEYS and ARGV tables from a call's arguments (fresh tables: scripts may change them).
+local function split_arguments(nkeys, ...)
+  if nkeys == 0 then return {}, {...} end
+  if nkeys == select("#", ...) then return {...}, {} end
+  local all = {...}
+  return {unpack(all, 1, nkeys)}, {unpack(all, nkeys + 1)}
 end
 
 helpers.compile = compile
@@ -231,28 +241,28 @@ if mode == "eval" then
   globals.__redis__err__handler = handler
   -- EVAL: KEYS and ARGV are globals, set before each run.
   function helpers.run(fn, hook_count, nkeys, ...)
-    local args = {...}
-    rawset(globals, "KEYS", {unpack(args, 1, nkeys)})
-    rawset(globals, "ARGV", {unpack(args, nkeys + 1)})
+    local keys, argv = split_arguments(nkeys, ...)
+    rawset(globals, "KEYS", keys)
+    rawset(globals, "ARGV", argv)
     return run_protected(hook_count, fn)
   end
 else
   -- FCALL: the function gets the keys and arguments tables.
   function helpers.run(fn, hook_count, nkeys, ...)
-    local args = {...}
-    local keys, argv = {unpack(args, 1, nkeys)}, {unpack(args, nkeys + 1)}
+    local keys, argv = split_arguments(nkeys, ...)
     return run_protected(hook_count, function() return fn(keys, argv) end)
   end
 
   -- While a library's code runs, its globals are only `redis` with register_function, log and
   -- the version constants (Redis's library API); afterwards its functions see the full globals.
+  local load_hook = stopping_hook(py.check_load)
   local library_redis = constants({register_function = py.register_function, log = py.log})
   setmetatable(library_redis, {__index = missing_global})
   local library_api = setmetatable({redis = readonly(library_redis)}, {__index = missing_global})
 
   function helpers.load_library(chunk, hook_count)
     env_meta.__index = library_api
-    if hook_count > 0 then install_hook(py.check_load, hook_count) end
+    if hook_count > 0 then debug_sethook(load_hook, "", hook_count) end
     local ok, err = raw_pcall(chunk)
     debug_sethook()
     env_meta.__index = globals
