@@ -4,8 +4,6 @@ hll-sparse-max-bytes setting, PFDEBUG/PFSELFTEST, accuracy, and speed on dense v
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from .test_bitmaps import error_of, rdb_changes
@@ -86,14 +84,8 @@ def test_pfmerge_and_debug(r):
     assert r.execute_command("PFSELFTEST") == b"OK"
 
 
-def test_accuracy_and_speed(r):
+def test_accuracy_on_a_large_set(r):
     for start in range(0, 200_000, 20_000):
         r.pfadd("big", *range(start, start + 20_000))
-    started = time.perf_counter()
     estimate = r.pfcount("big")
-    r.pfadd("big", "one more")
-    for _ in range(20):
-        r.pfadd("big", "again")
-        r.pfcount("big", "big")
-    assert time.perf_counter() - started < 3
     assert abs(estimate - 200_000) < 200_000 * 0.02
