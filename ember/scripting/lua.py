@@ -232,6 +232,10 @@ class LuaSandbox:
         message = text.decode("utf-8", "surrogateescape")
         return RelayedError(message) if fields.get(b"ignore_error_stats_update") is True else CommandError(message)
 
+    def vm_memory(self) -> int:
+        """Bytes the Lua runtime uses (collectgarbage('count'), as Redis's luaMemory)."""
+        return int(self.runtime.eval("collectgarbage('count')") * 1024)
+
     def where(self) -> bytes:
         """luaL_where for the Lua code calling the running Python function ("user_script:1: ")."""
         return self._where()
@@ -677,6 +681,26 @@ class ScriptEngine:
         client = self.script_client
         client.db = caller.db
         return Run(caller, name, args, eval_mode, read_only)
+
+    def memory_info(self) -> dict[str, int]:
+        """The scripting fields of INFO memory (number_of_cached_scripts, used_memory_vm_eval...)."""
+        functions = self.functions.current
+        vm_eval, vm_functions = self.sandbox.vm_memory(), self.functions.sandbox.vm_memory()
+        scripts_eval = sum(len(script.body) + 100 for script in self.scripts.values())
+        functions_memory = sum(len(library.code) + 100 * (1 + len(library.functions))
+                               for library in functions.libraries.values())
+        return {
+            "used_memory_lua": vm_eval,
+            "used_memory_vm_eval": vm_eval,
+            "used_memory_scripts_eval": scripts_eval,
+            "number_of_cached_scripts": len(self.scripts),
+            "number_of_functions": functions.function_count(),
+            "number_of_libraries": len(functions.libraries),
+            "used_memory_vm_functions": vm_functions,
+            "used_memory_vm_total": vm_eval + vm_functions,
+            "used_memory_functions": functions_memory,
+            "used_memory_scripts": scripts_eval + functions_memory,
+        }
 
     def busy_error(self) -> CommandError:
         """What other clients get while a script is past busy-reply-threshold."""

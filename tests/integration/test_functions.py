@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 import redis
 
-from tests.conftest import start_ember, wait_until
-from tests.integration.test_scripting import ScriptThread, error_text, wait_for_busy
+from tests.conftest import start_ember
+from tests.integration.test_scripting import error_text, start_busy
 
 LIBRARY = """#!lua name=mylib
 local function get(keys, args) return redis.call('get', keys[1]) end
@@ -137,12 +137,7 @@ def busy_server(tmp_path):
 
 
 def test_busy_function_stats_and_kill(busy_server):
-    other = busy_server.client(protocol=3)
-    other.ping()
-    runner = ScriptThread(busy_server, "FCALL", "spin", "1", "key", "arg")
-    runner.start()
-    wait_until(lambda: other.function_stats()[b"running_script"] is not None, timeout=20,
-               message="FUNCTION STATS shows the running function")
+    other, runner = start_busy(busy_server, "FCALL", "spin", "1", "key", "arg", protocol=3)
     running = other.function_stats()[b"running_script"]
     assert running[b"name"] == b"spin"
     assert running[b"command"] == [b"FCALL", b"spin", b"1", b"key", b"arg"]
@@ -156,11 +151,7 @@ def test_busy_function_stats_and_kill(busy_server):
 
 
 def test_busy_function_that_wrote_is_unkillable(busy_server):
-    other = busy_server.client(protocol=3)
-    other.ping()
-    runner = ScriptThread(busy_server, "FCALL", "spinw", "1", "key")
-    runner.start()
-    wait_until(lambda: other.function_stats()[b"running_script"] is not None, timeout=20, message="running")
+    other, runner = start_busy(busy_server, "FCALL", "spinw", "1", "key", protocol=3)
     assert error_text(lambda: other.function_kill()).startswith("UNKILLABLE ")
     with pytest.raises(redis.ConnectionError):
         other.execute_command("SHUTDOWN", "NOSAVE")
@@ -168,12 +159,8 @@ def test_busy_function_that_wrote_is_unkillable(busy_server):
 
 
 def test_busy_function_reply_names_function_kill(busy_server):
-    other = busy_server.client(protocol=3)
-    other.ping()
-    runner = ScriptThread(busy_server, "FCALL", "spin", "0")
-    runner.start()
+    other, runner = start_busy(busy_server, "FCALL", "spin", "0", protocol=3)
     try:
-        wait_until(lambda: other.function_stats()[b"running_script"] is not None, timeout=20, message="running")
         assert error_text(lambda: other.ping()) == (
             "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.")
     finally:
@@ -182,11 +169,7 @@ def test_busy_function_reply_names_function_kill(busy_server):
 
 
 def test_eval_busy_blocks_function_stats(busy_server):
-    other = busy_server.client()
-    other.ping()
-    runner = ScriptThread(busy_server, "EVAL", "while true do end", "0")
-    runner.start()
-    wait_for_busy(other)
+    other, runner = start_busy(busy_server, "EVAL", "while true do end", "0")
     assert error_text(lambda: other.function_stats()) == (
         "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.")
     assert other.script_kill()

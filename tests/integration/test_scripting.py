@@ -257,23 +257,27 @@ class ScriptThread(threading.Thread):
             self.result = err
 
 
-def wait_for_busy(conn) -> None:
+def start_busy(server, *command, protocol: int = 2):
+    """Connect another client first (the loop accepts no connection during a script), then run
+    command in a thread until that client is answered BUSY; returns (client, thread)."""
+    other = server.client(protocol=protocol)
+    other.ping()
+    runner = ScriptThread(server, *command)
+    runner.start()
+
     def busy() -> bool:
         try:
-            conn.ping()
+            other.ping()
         except redis.ResponseError as err:
-            return str(err) == BUSY
+            return str(err).startswith("BUSY ")
         return False
 
     wait_until(busy, timeout=20, message="BUSY from another client")
+    return other, runner
 
 
 def test_busy_script_then_script_kill(busy_server):
-    other = busy_server.client()
-    other.ping()
-    runner = ScriptThread(busy_server, "EVAL", "local i = 0 while true do i = i + 1 end", "0")
-    runner.start()
-    wait_for_busy(other)
+    other, runner = start_busy(busy_server, "EVAL", "local i = 0 while true do i = i + 1 end", "0")
     assert error_text(lambda: other.get("x")) == BUSY
     assert error_text(lambda: other.execute_command("FUNCTION", "KILL")) == BUSY
     assert other.execute_command("SCRIPT", "KILL") == b"OK"
@@ -285,12 +289,8 @@ def test_busy_script_then_script_kill(busy_server):
 
 
 def test_pcall_cannot_swallow_script_kill(busy_server):
-    other = busy_server.client()
-    other.ping()
-    runner = ScriptThread(busy_server, "EVAL",
+    other, runner = start_busy(busy_server, "EVAL",
                           "while true do pcall(function() while true do end end) end", "0")
-    runner.start()
-    wait_for_busy(other)
     assert other.execute_command("SCRIPT", "KILL") == b"OK"
     runner.join(20)
     assert str(runner.result).startswith(KILLED)
@@ -298,11 +298,7 @@ def test_pcall_cannot_swallow_script_kill(busy_server):
 
 
 def test_unkillable_script_and_shutdown_nosave(busy_server):
-    other = busy_server.client()
-    other.ping()
-    runner = ScriptThread(busy_server, "EVAL", "redis.call('set', 'k', 'v') while true do end", "0")
-    runner.start()
-    wait_for_busy(other)
+    other, runner = start_busy(busy_server, "EVAL", "redis.call('set', 'k', 'v') while true do end", "0")
     assert error_text(lambda: other.execute_command("SCRIPT", "KILL")) == UNKILLABLE
     with pytest.raises(redis.ConnectionError):
         other.execute_command("SHUTDOWN", "NOSAVE")
@@ -312,11 +308,7 @@ def test_unkillable_script_and_shutdown_nosave(busy_server):
 
 
 def test_shutdown_without_nosave_is_refused_while_busy(busy_server):
-    other = busy_server.client()
-    other.ping()
-    runner = ScriptThread(busy_server, "EVAL", "while true do end", "0")
-    runner.start()
-    wait_for_busy(other)
+    other, runner = start_busy(busy_server, "EVAL", "while true do end", "0")
     try:
         assert error_text(lambda: other.execute_command("SHUTDOWN")) == BUSY
     finally:

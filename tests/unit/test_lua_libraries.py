@@ -298,3 +298,20 @@ def test_parse_library_metadata():
                         (b"#!lua name=a NAME=b\n", "Invalid metadata value, name argument was given multiple times")):
         with pytest.raises(FunctionError, match=error):
             parse_metadata(code)
+
+
+def test_memory_info_counts_scripts_and_functions():
+    from ember.commands import load_all
+    from ember.config import Config
+    from ember.server.app import Server
+
+    load_all()
+    engine = Server(Config()).scripts
+    engine.load(b"return 1")
+    engine.functions.create(b"#!lua name=lib\nredis.register_function('f', function() return 1 end)", False)
+    info = engine.memory_info()
+    assert (info["number_of_cached_scripts"], info["number_of_functions"], info["number_of_libraries"]) == (1, 1, 1)
+    assert info["used_memory_vm_eval"] > 0 and info["used_memory_vm_total"] > info["used_memory_vm_eval"]
+    engine.flush()
+    engine.functions.flush()
+    assert engine.memory_info()["number_of_cached_scripts"] == engine.memory_info()["number_of_functions"] == 0
