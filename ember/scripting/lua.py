@@ -3,9 +3,10 @@ sandbox (sandbox.lua), the `redis.*` API, and the one-script-at-a-time run state
 
 Scripts run synchronously on the event loop, so they are atomic like Redis's. A Lua count hook
 (every 100k instructions, as Redis) watches the run time: once `busy-reply-threshold` passes,
-the hook itself reads the other clients' sockets (`server.serve_while_busy`, Redis's
+the hook itself reads the other clients' sockets (`ScriptEngine.serve_while_busy`, Redis's
 processEventsWhileBlocked) so they get BUSY, or have SCRIPT KILL / FUNCTION KILL / SHUTDOWN NOSAVE
 run; a kill makes the hook raise the kill error on every line, so pcall can't swallow it.
+(Connections opened while a script is busy wait in the listen backlog until it ends.)
 
 `redis.call` and the other API functions are Python callables, i.e. C functions as far as Lua
 is concerned, exactly like Redis's: a Lua tail call to them keeps the script's frame, so errors
