@@ -41,7 +41,10 @@ class TableIndexError(LibraryError):
 def install_libraries(runtime: Any, wrap: Callable[[Callable], Callable]) -> dict[bytes, Any]:
     """Library name -> Lua table, for the sandbox to expose as read-only globals. `wrap` turns
     each function into what Lua calls (it gives LibraryError its script position)."""
-    null = runtime.eval("newproxy()")  # cjson.null: the one userdata scripts can hold
+    # cjson.null: the one userdata scripts can hold; it prints as Redis's NULL lightuserdata does.
+    null = runtime.execute("local null = newproxy(true) local meta = getmetatable(null) "
+                           "meta.__tostring = function() return 'userdata: (nil)' end "
+                           "meta.__metatable = false return null")
     libraries = {
         b"bit": bit_library(),
         b"cjson": cjson_library(runtime, null, wrap),

@@ -43,8 +43,9 @@ end
 -- Python errors reach Lua as userdata: turn them into what Redis's C functions raise (a table
 -- {err=...} for redis.* failures, a positioned string for library errors).
 local error_value = py.error_value
+local json_null = py.libraries.cjson.null
 local function normalize(err)
-  if type(err) == "userdata" then return error_value(err) end
+  if type(err) == "userdata" and err ~= json_null then return error_value(err) end
   return err
 end
 
@@ -78,7 +79,6 @@ globals._G = env
 
 -- Python callables (redis.call, cjson.encode...) are C functions in Redis: say so. The only
 -- other userdata a script can hold is cjson.null.
-local json_null = py.libraries.cjson.null
 globals.type = function(...)
   if select("#", ...) == 0 then error("bad argument #1 to 'type' (value expected)", 2) end
   local kind = type((...))

@@ -90,6 +90,8 @@ ERROR_SCRIPTS = [
     "error(12)",
     "error({err='My Error'})",
     "error({err='ERR x', source='s', line=5})",
+    "error(cjson.null)",
+    "error(true)",
     "return {err='My Error'}",
     "return {err=''}",
     "return {err='-minus'}",
@@ -354,6 +356,7 @@ SANDBOX_SCRIPTS = [
     "local n = 0 for _ in pairs(redis) do n = n + 1 end return n",
     "local n = 0 for i, v in ipairs({'a', 'b'}) do n = n + i end return n",
     "return next({})", "return type(next(string))",
+    "return {tostring(cjson.null), type(cjson.null), cjson.decode('null') == cjson.null}",
     "local t = setmetatable({}, {__index = function(t, k) return k .. '!' end}) return t.x",
 ]
 
