@@ -105,7 +105,7 @@ class Database:
         """The live value of key (expiring it first if due), or None. Counts no hit/miss."""
         expires = self.expires
         if expires and key in expires and expires[key] <= self.server.clock_ms():
-            self.expire_now(key)
+            self.expire_found(key)
             return None
         return self.data.get(key)
 
@@ -115,12 +115,13 @@ class Database:
         expires = self.expires
         server = self.server
         if expires and key in expires and expires[key] <= server.clock_ms():  # lookup(), inlined
-            self.expire_now(key)
+            self.expire_found(key)
             value = None
         else:
             value = self.data.get(key)
         if value is None:
             server.stats.keyspace_misses += 1
+            server.notifier.notify(self, "m", "keymiss", key)
             return None
         server.stats.keyspace_hits += 1
         if touch:
@@ -252,6 +253,17 @@ class Database:
 
     # -- expiry -------------------------------------------------------------------------------
 
+    def expiry_paused(self) -> bool:
+        """CLIENT PAUSE (WRITE or ALL) holds expiry too: due keys read as missing but stay
+        stored, uncounted, until the pause ends (Redis's PAUSE_ACTION_EXPIRE)."""
+        blocking = self.server.blocking
+        return bool(blocking.pause_mode) and self.server.clock_ms() < blocking.pause_until_ms
+
+    def expire_found(self, key: bytes) -> None:
+        """A lookup met key past its TTL: delete it, unless expiry is paused."""
+        if not self.expiry_paused():
+            self.expire_now(key)
+
     def expire_now(self, key: bytes) -> None:
         """Delete a key whose TTL has passed (lazily on access or from the active cycle)."""
         self._remove(key)
@@ -267,6 +279,8 @@ class Database:
         table by time; a heap gives the due keys directly, and the time budget keeps the
         cycle from stalling the event loop when many keys expire at once, as Redis's does.
         """
+        if self.expiry_paused():
+            return 0, 0
         heap = self._expiry_heap
         clock = self.server.clock_ms()
         expired = sampled = 0

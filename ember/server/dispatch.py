@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..commands.table import TABLE, Command
 from ..protocol.errors import NOAUTH, CommandError, unknown_subcommand, wrong_arity
 from .client import NO_REPLY, NoReply
+from .multi import abort_exec
 
 if TYPE_CHECKING:
     from .client import Client
@@ -105,14 +106,18 @@ def execute(client: Client, args: list[bytes]) -> Any:
         if cmd.__class__ is CommandError:
             return _unresolved(client, args, cmd)
     server = client.server
-    if client.tx is not None or not client.authenticated or server.write_error is not None or \
+    tx = client.tx
+    if tx is not None or not client.authenticated or server.write_error is not None or \
             (client.resp == 2 and (client.channels or client.patterns or client.shard_channels)):
-        refused = _admission_error(client, cmd, args)
+        refused = _admission_error(client, cmd)
         if refused is not None:
             return refused
     blocking = server.blocking
-    if blocking.pause_mode and blocking.must_pause(client, cmd):
+    if blocking.pause_mode and _must_pause(client, cmd):
         return blocking.hold(client, args)
+    if tx is not None and cmd.name not in _TRANSACTION_CONTROL:
+        tx.queue(client, cmd, args)  # after the pause check: Redis holds a write even when queued
+        return "QUEUED"
     reply = call(client, cmd, args)
     if server.propagator.pending:
         server.propagator.flush()
@@ -127,14 +132,17 @@ def _unresolved(client: Client, args: list[bytes], error: CommandError) -> Any:
         return refuse_cross_protocol(client)
     if client.tx is not None:
         client.tx.failed = True
+    known = TABLE.lookup(args[0])
+    if known is not None and known.name == "exec":  # EXEC with arguments
+        error = abort_exec(client, error)
     client.server.stats.count_error(error.code)
     return error
 
 
-def _admission_error(client: Client, cmd: Command, args: list[bytes]) -> Any:
+def _admission_error(client: Client, cmd: Command) -> CommandError | None:
     """The checks only clients in an unusual state need, in Redis's order (processCommand):
-    authentication, MULTI rules, MISCONF, the RESP2 subscribed context, then MULTI queuing.
-    Returns the reply that replaces running the command, or None to run it."""
+    authentication, MULTI rules, MISCONF, the RESP2 subscribed context. Returns the error that
+    refuses the command, or None to go on."""
     if not client.authenticated and "no_auth" not in cmd.flags:
         return reject(client, cmd, CommandError(NOAUTH))
     if client.tx is not None and "no_multi" in cmd.flags:
@@ -147,18 +155,28 @@ def _admission_error(client: Client, cmd: Command, args: list[bytes]) -> Any:
         return reject(client, cmd, CommandError(
             f"ERR Can't execute '{cmd.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
             "are allowed in this context"))
-    if client.tx is not None and cmd.name not in _TRANSACTION_CONTROL:
-        client.tx.queued.append(args)
-        return "QUEUED"
     return None
 
 
+def _must_pause(client: Client, cmd: Command) -> bool:
+    """CLIENT PAUSE holds cmd. Under WRITE an EXEC counts as a write when a queued command
+    writes (Redis looks at the flags of the whole transaction)."""
+    blocking = client.server.blocking
+    if blocking.must_pause(client, cmd):
+        return True
+    tx = client.tx
+    return blocking.pause_mode == "write" and cmd.name == "exec" and tx is not None and tx.writes
+
+
 def reject(client: Client, cmd: Command, error: CommandError) -> CommandError:
-    """Refuse to run cmd; inside MULTI this also dooms the transaction (EXECABORT)."""
+    """Refuse to run cmd; inside MULTI this also dooms the transaction (EXECABORT). A refused
+    EXEC ends the transaction with the reason, as Redis's execCommandAbort."""
     cmd.rejected_calls += 1
-    client.server.stats.count_error(error.code)
     if client.tx is not None:
         client.tx.failed = True
+    if cmd.name == "exec":
+        error = abort_exec(client, error)
+    client.server.stats.count_error(error.code)
     return error
 
 
