@@ -203,21 +203,3 @@ def monitor_line(when: float, db: int, addr: str, args: list[bytes]) -> str:
     quoted = " ".join(quote_arg(a) for a in args)
     return f"{when:.6f} [{db} {addr}] {quoted}"
 
-
-def _read_available(client: Client) -> bytes:
-    """Bytes waiting on a client's socket, read without blocking (the loop is not running)."""
-    sock = client.transport.get_extra_info("socket")
-    if sock is None:
-        return b""
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(sock.fileno(), 65536)
-        except (BlockingIOError, InterruptedError):
-            break
-        except OSError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    return b"".join(chunks)

@@ -221,23 +221,3 @@ def call(client: Client, cmd: Command, args: list[bytes]) -> Any:
     if server.monitors and "skip_monitor" not in cmd.flags and "admin" not in cmd.flags:
         server.feed_monitors(client, args)
     return reply
-
-
-BUSY_SCRIPT = CommandError("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.")
-
-
-def busy_reply(client: Client, data: bytes) -> None:
-    """Handle bytes from client while a script is busy: allowed commands run, others get BUSY."""
-    commands, error = client.parser.feed(data)
-    client.last_interaction = time.monotonic()
-    for args in commands:
-        cmd = resolve(args)
-        if cmd.__class__ is not CommandError and "allow_busy" in cmd.flags:
-            client.add_reply(execute(client, args))
-        else:
-            client.server.stats.count_error("BUSY")
-            client.add_reply(BUSY_SCRIPT)
-    if error is not None:
-        client.add_reply(error.reply)
-        client.close_after_reply = True
-    client.flush()
