@@ -30,6 +30,7 @@ from ..keyspace.streams import (
 from ..protocol.encoder import NULL_ARRAY
 from ..protocol.errors import SYNTAX, CommandError, wrong_arity
 from ..server.blocking import parse_timeout
+from ..server.propagate import propagate_as
 from .server_admin import declare_help, subcommand_syntax_error
 from .table import command, container, parse_int
 
@@ -297,7 +298,10 @@ def xadd(client: Client, args: list[bytes]):
     if trim.active and trim.apply(stream):
         _notify(client, "xtrim", key)
     db.modified(key)
-    return format_id(new_id)
+    reply = format_id(new_id)
+    if args[add.id_index] != reply:  # '*' or 'ms-*': the AOF must replay the ID actually chosen
+        propagate_as(client, [*args[:add.id_index], reply, *args[add.id_index + 1:]])
+    return reply
 
 
 @command("xtrim", -4, flags="write", keys=(1, 1, 1), acl=ACL, group=GROUP, since="5.0.0",

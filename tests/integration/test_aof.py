@@ -101,6 +101,20 @@ def test_writes_survive_a_restart(workdir: Path) -> None:
         server.stop()
 
 
+def test_stream_ids_chosen_by_the_server_are_replayed(workdir: Path) -> None:
+    server = start_ember(workdir, *AOF)
+    try:
+        client = server.client()
+        for i in range(3):
+            client.xadd("stream", {"n": i})
+        client.xadd("stream", {"n": "last"}, id="99999999999999-*")
+        before = client.xrange("stream")
+        server = restart(server, *AOF)
+        assert server.client().xrange("stream") == before
+    finally:
+        server.stop()
+
+
 def test_sigkill_loses_no_acknowledged_write(workdir: Path) -> None:
     # Written before the reply (fsync left to the OS): a crash of the process alone loses nothing.
     # (everysec may hold writes back while a background fsync runs, as Redis does: see durability/.)
