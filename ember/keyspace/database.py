@@ -128,16 +128,16 @@ class Database:
             current = server.current_client
             if current is None or not current.no_touch:  # CLIENT NO-TOUCH reads leave LRU alone
                 self.lru[key] = ACCESS_CLOCK.ms or ACCESS_CLOCK.now()
-        if expected_type is not None and \
-                (_STRING_TYPE_NAMES.get(value.__class__) or value.TYPE_NAME) != expected_type:
+        if expected_type is not None and expected_type != \
+                ("string" if value.__class__ is bytes else _STRING_TYPE_NAMES.get(value.__class__) or value.TYPE_NAME):
             raise CommandError(WRONGTYPE)
         return value
 
     def write_lookup(self, key: bytes, expected_type: str | None = None) -> Any:
         """Lookup for a write command (no hit/miss accounting), with the type check."""
         value = self.lookup(key)
-        if value is not None and expected_type is not None and \
-                (_STRING_TYPE_NAMES.get(value.__class__) or value.TYPE_NAME) != expected_type:
+        if value is not None and expected_type is not None and expected_type != \
+                ("string" if value.__class__ is bytes else _STRING_TYPE_NAMES.get(value.__class__) or value.TYPE_NAME):
             raise CommandError(WRONGTYPE)
         return value
 

@@ -15,9 +15,10 @@ special-cases the protocol version (Redis's addReply* helpers play the same role
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .errors import CommandError
@@ -84,6 +85,7 @@ def format_double(value: float) -> str:
 
 
 _INF = float("inf")
+_chain = itertools.chain
 _TWO_POW_62 = float(2**62)  # double2ll's (double)(LLONG_MAX/2) bound
 
 
@@ -227,10 +229,16 @@ def _status(out: list, value: str, resp: int) -> None:
     out.append(encoded)
 
 
+# Headers of short bulk strings, prebuilt: formatting one costs more than the rest of the bulk.
+BULK_HEADERS = [b"$%d\r\n" % size for size in range(1024)]
+CRLF = b"\r\n"
+
+
 def _bulk(out: list, value: bytes, resp: int) -> None:
-    out.append(b"$%d\r\n" % len(value))
+    size = len(value)
+    out.append(BULK_HEADERS[size] if size < 1024 else b"$%d\r\n" % size)
     out.append(value)
-    out.append(b"\r\n")
+    out.append(CRLF)
 
 
 def _integer(out: list, value: int, resp: int) -> None:
@@ -253,19 +261,31 @@ def _double(out: list, value: float, resp: int) -> None:
         _bulk(out, text, resp)
 
 
+def _items(out: list, items: Iterable[Any], resp: int) -> None:
+    """The elements of an aggregate; short bulk strings, the usual element, without a call."""
+    encoders = _ENCODERS
+    headers = BULK_HEADERS
+    append = out.append
+    for item in items:
+        if item.__class__ is bytes and len(item) < 1024:
+            append(headers[len(item)])
+            append(item)
+            append(CRLF)
+        else:
+            encoders.get(item.__class__, _encode_other)(out, item, resp)
+
+
 def _aggregate(marker: bytes) -> Callable[[list, Any, int], None]:
     def encode_items(out: list, value: list, resp: int) -> None:
         out.append(b"%s%d\r\n" % (marker if resp == 3 else b"*", len(value)))
-        for item in value:
-            _ENCODERS.get(item.__class__, _encode_other)(out, item, resp)
+        _items(out, value, resp)
 
     return encode_items
 
 
 def _array(out: list, value: list, resp: int) -> None:
     out.append(b"*%d\r\n" % len(value))
-    for item in value:
-        _ENCODERS.get(item.__class__, _encode_other)(out, item, resp)
+    _items(out, value, resp)
 
 
 def _map(out: list, value: dict, resp: int) -> None:
@@ -273,9 +293,7 @@ def _map(out: list, value: dict, resp: int) -> None:
         out.append(b"%%%d\r\n" % len(value))
     else:
         out.append(b"*%d\r\n" % (2 * len(value)))
-    for key, item in value.items():
-        _ENCODERS.get(key.__class__, _encode_other)(out, key, resp)
-        _ENCODERS.get(item.__class__, _encode_other)(out, item, resp)
+    _items(out, _chain.from_iterable(value.items()), resp)
 
 
 def _verbatim(out: list, value: Verbatim, resp: int) -> None:

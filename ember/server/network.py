@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from ..protocol.encoder import encode
 from ..protocol.parser import RequestParser
 from .app import quote_arg
-from .client import Client
+from .client import Client, ReplyWriter
 
 if TYPE_CHECKING:
     from .app import Server
@@ -31,12 +31,13 @@ def _peer(sockname: object) -> str:
 
 
 class ClientProtocol(asyncio.Protocol):
-    __slots__ = ("server", "client", "parser")
+    __slots__ = ("server", "client", "parser", "reply_writer")
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Server, reply_writer: ReplyWriter | None = None) -> None:
         self.server = server
         self.client: Client | None = None
         self.parser = RequestParser(server.proto_max_bulk_len)
+        self.reply_writer = reply_writer
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         server = self.server
@@ -49,6 +50,7 @@ class ClientProtocol(asyncio.Protocol):
                         _peer(transport.get_extra_info("sockname")))
         self.client = client
         client.parser = self.parser
+        client.reply_writer = self.reply_writer
         self.parser.authenticated = client.authenticated
         server.client_opened(client)
 
@@ -86,8 +88,10 @@ class ClientProtocol(asyncio.Protocol):
             client.close()
 
     def _protocol_error(self, client: Client, reply: object) -> None:
-        # Whatever is still queued behind a blocked command is dropped with the connection.
+        # Whatever is still queued behind a blocked command is dropped with the connection;
+        # replies to the commands before the bad bytes go out first.
         client.pending.clear()
+        client.flush()
         server = self.server
         server.stats.count_error("ERR")
         if client.transport is not None:
@@ -106,13 +110,14 @@ async def start_listeners(server: Server) -> None:
     port = server.config["port"]
     if port == 0:
         return
+    reply_writer = ReplyWriter(loop)
     for address in server.config["bind"].split():
         optional = address.startswith("-")
         host = address.lstrip("-")
         host = None if host == "*" else ("::" if host == "::*" else host)
         try:
             listener = await loop.create_server(
-                lambda: ClientProtocol(server), host=host, port=port,
+                lambda: ClientProtocol(server, reply_writer), host=host, port=port,
                 backlog=server.config["tcp-backlog"], reuse_address=True,
             )
         except OSError as err:
