@@ -210,7 +210,6 @@ def test_new_key_events(diff, redis_server, ember):
     assert not differences(redis_server.port, ember.port, commands, "KEA")  # no 'new' events under A
 
 
-@pytest.mark.xfail(strict=True, reason="no 'keymiss' events yet: Database.read must notify('m', 'keymiss') on a miss")
 def test_key_miss_events(diff, redis_server, ember):
     commands = [("GET", "missing"), ("SET", "k", "v"), ("GET", "k"), ("HGET", "nohash", "f"), ("LRANGE", "nol", "0", "-1"),
                 ("EXISTS", "missing"), ("TYPE", "missing"), ("SMEMBERS", "noset"), ("ZSCORE", "noz", "m"),

@@ -36,8 +36,6 @@ def test_queuing_and_exec_replies(diff):
     ])
 
 
-@pytest.mark.xfail(strict=True, reason="dispatch.py: a refused EXEC (arity...), in MULTI or not, must be "
-                                       "answered with multi.abort_exec(), which ends the transaction")
 def test_refused_exec_aborts_the_transaction(diff):
     check_all(diff, [("MULTI",), ("SET", "a", "1"), ("EXEC", "x"), ("EXEC",), ("GET", "a"), ("EXEC", "x")])
 

@@ -166,8 +166,6 @@ def test_paused_clients_resume_in_order(r, connect):
     assert r.lrange("order", 0, -1) == [b"0", b"1", b"2"]
 
 
-@pytest.mark.xfail(strict=True, reason="dispatch.py: an EXEC whose queued commands write must be paused by "
-                                       "CLIENT PAUSE WRITE (blocking.must_pause only sees EXEC's own flags)")
 def test_exec_with_queued_writes_is_held(r, connect):
     client = connect()
     client.call("MULTI")
@@ -181,8 +179,6 @@ def test_exec_with_queued_writes_is_held(r, connect):
         client.read_reply()
 
 
-@pytest.mark.xfail(strict=True, reason="dispatch.py queues MULTI commands before the pause check; Redis "
-                                       "holds a write even when it would only be queued")
 def test_write_queued_inside_multi_is_held(r, connect):
     client = connect()
     client.call("MULTI")
@@ -205,8 +201,6 @@ def test_paused_clients_count_as_blocked(r, connect):
     assert r.info("clients")["blocked_clients"] == 1
 
 
-@pytest.mark.xfail(strict=True, reason="database.py/cron.py: during CLIENT PAUSE WRITE keys must expire "
-                                       "only logically (no deletion, no expired_keys) until the pause ends")
 def test_expiry_is_paused_with_writes(r, connect):
     r.set("short", "v", px=10)
     r.execute_command("CLIENT", "PAUSE", "100000", "WRITE")

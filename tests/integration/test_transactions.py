@@ -173,8 +173,6 @@ def test_client_list_shows_multi_and_dirty_flags(raw, other):
     assert line["flags"] == "N" and line["multi"] == "-1"
 
 
-@pytest.mark.xfail(strict=True, reason="dispatch.py appends to tx.queued itself; it should call "
-                                       "Transaction.queue(client, cmd, args), which drops doomed commands")
 def test_doomed_transaction_keeps_no_commands(raw, other):
     raw.call("CLIENT", "SETNAME", "doomed")
     raw.call("WATCH", "k")
