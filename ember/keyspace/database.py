@@ -109,9 +109,11 @@ class Database:
             return None
         return self.data.get(key)
 
-    def read(self, key: bytes, expected_type: str | None = None, touch: bool = True) -> Any:
+    def read(self, key: bytes, expected_type: str | None = None, touch: bool = True,
+             notify_miss: bool = True) -> Any:
         """Lookup for a read command: counts keyspace hits/misses, updates the access time and
-        raises WRONGTYPE when the key holds another type."""
+        raises WRONGTYPE when the key holds another type. A miss is a 'keymiss' event unless
+        notify_miss is false (OBJECT: Redis's LOOKUP_NONOTIFY)."""
         expires = self.expires
         server = self.server
         if expires and key in expires and expires[key] <= server.clock_ms():  # lookup(), inlined
@@ -121,7 +123,8 @@ class Database:
             value = self.data.get(key)
         if value is None:
             server.stats.keyspace_misses += 1
-            server.notifier.notify(self, "m", "keymiss", key)
+            if notify_miss:
+                server.notifier.notify(self, "m", "keymiss", key)
             return None
         server.stats.keyspace_hits += 1
         if touch:
