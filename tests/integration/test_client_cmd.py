@@ -321,6 +321,8 @@ def test_trackinginfo_and_getredir(ember, r):
     assert sorted(info[5]) == ["job:", "user:"]
     assert "t" in info_fields(r.execute_command("CLIENT", "INFO"))["flags"]
     target.close()
+    wait_until(lambda: f"id={target_id} " not in r.execute_command("CLIENT", "LIST"),
+               message="the server saw the redirect target go")
     # Like Redis, a gone redirect target is only noticed when there is something to send it.
     r.set("user:1", "x")
     wait_until(lambda: "broken_redirect" in r.execute_command("CLIENT", "TRACKINGINFO")[1],
