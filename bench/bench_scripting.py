@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_core import Run, cpu_seconds, pin  # noqa: E402  (shared measuring helpers)
+from bench_core import Run, cpu_seconds, pin, tools_installed  # noqa: E402  (shared measuring helpers)
 
 from tests.conftest import ServerProcess, start_ember, start_redis  # noqa: E402
 
@@ -93,10 +93,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    for tool in ("redis-server", "redis-benchmark", "taskset"):
-        if shutil.which(tool) is None:
-            print(f"{tool} is not installed", file=sys.stderr)
-            return 2
+    if not tools_installed():
+        return 2
     workdir = Path(tempfile.mkdtemp(prefix="ember-bench-scripting-"))
     servers: list[ServerProcess] = []
     try:
