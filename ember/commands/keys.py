@@ -486,7 +486,7 @@ def _object_subcommand(sub: str, since: str, summary: str):
 
     def register(describe: Callable[[Client, bytes, Any], Any]):
         def handler(client: Client, args: list[bytes]):
-            value = client.db.read(args[2], None, False)  # like Redis: no access-time update
+            value = client.db.read(args[2], None, False, notify_miss=False)  # no LRU update, no keymiss (LOOKUP_NONOTIFY)
             return None if value is None else describe(client, args[2], value)
 
         command(f"object|{sub}", 3, flags="readonly", keys=(2, 2, 1), acl="keyspace", group=GROUP,

@@ -148,8 +148,6 @@ def test_reads_of_missing_keys_are_keymiss_events(ember, r, command, expected):
     assert keymiss_events(ember, r, command) == expected
 
 
-@pytest.mark.xfail(strict=True, reason="keys.py: OBJECT must read with db.read(..., notify_miss=False), "
-                                       "as Redis looks it up with LOOKUP_NONOTIFY")
 def test_object_of_a_missing_key_is_no_keymiss(ember, r):
     assert keymiss_events(ember, r, ("OBJECT", "ENCODING", "nokey")) == []
 
