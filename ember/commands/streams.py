@@ -545,13 +545,16 @@ class _BlockedRead:
     moved), or the key now holds another value. XREAD ignores keys that were deleted or now
     hold another type; XREADGROUP re-runs, and answers the NOGROUP or WRONGTYPE error."""
 
-    __slots__ = ("client", "request", "ids", "seen")
+    __slots__ = ("client", "request", "ids", "seen", "replay")
 
-    def __init__(self, client: Client, request: ReadRequest, ids: list[int]) -> None:
+    def __init__(self, client: Client, request: ReadRequest, ids: list[int], args: list[bytes]) -> None:
         self.client = client
         self.request = request
         self.ids = ids
         self.seen = self._snapshot(client.db)
+        # What the AOF gets when a blocked XREADGROUP is served: the same read without BLOCK,
+        # which delivers the same entries when replayed at that point.
+        self.replay = _without_block(args) if request.group_name is not None else None
 
     def _snapshot(self, db: Database) -> list[tuple[Any, int]]:
         snapshot = []
@@ -579,7 +582,25 @@ class _BlockedRead:
         reply = _serve_read(self.client, self.request, ids, groups)
         if reply is None:
             self.seen = self._snapshot(db)
+        elif self.replay is not None:
+            propagate_as(self.client, self.replay)
         return reply
+
+
+def _without_block(args: list[bytes]) -> list[bytes]:
+    """args with its BLOCK option removed (options come before STREAMS)."""
+    result: list[bytes] = []
+    index = 0
+    while index < len(args):
+        word = args[index].lower()
+        if word == b"streams":
+            return result + args[index:]
+        if word == b"block":
+            index += 2
+            continue
+        result.append(args[index])
+        index += 1
+    return result
 
 
 def _read_generic(client: Client, args: list[bytes], group_mode: bool) -> Any:
@@ -590,7 +611,7 @@ def _read_generic(client: Client, args: list[bytes], group_mode: bool) -> Any:
         return reply
     if request.timeout_ms is None:
         return NULL_ARRAY
-    waiter = _BlockedRead(client, request, ids)
+    waiter = _BlockedRead(client, request, ids, args)
     return client.server.blocking.block(client, request.keys, request.timeout_ms / 1000.0, waiter.serve)
 
 

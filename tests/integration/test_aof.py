@@ -13,6 +13,7 @@ import os
 import resource
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,26 @@ def test_stream_ids_chosen_by_the_server_are_replayed(workdir: Path) -> None:
         before = client.xrange("stream")
         server = restart(server, *AOF)
         assert server.client().xrange("stream") == before
+    finally:
+        server.stop()
+
+
+def test_a_served_blocked_xreadgroup_is_replayed(workdir: Path) -> None:
+    server = start_ember(workdir, *AOF)
+    try:
+        client = server.client()
+        client.xgroup_create("stream", "group", id="0", mkstream=True)
+        replies = []
+        reader = threading.Thread(target=lambda: replies.append(
+            server.client().xreadgroup("group", "alice", {"stream": ">"}, count=1, block=5000)))
+        reader.start()
+        wait_until(lambda: client.info("clients")["blocked_clients"] == 1, message="reader blocked")
+        client.xadd("stream", {"n": 1})
+        reader.join(timeout=10)
+        assert replies and replies[0][0][0] == b"stream"
+        before = client.xpending("stream", "group")
+        server = restart(server, *AOF)
+        assert server.client().xpending("stream", "group") == before
     finally:
         server.stop()
 
