@@ -149,6 +149,8 @@ class Database:
         return self.expires.get(key)
 
     def random_key(self) -> bytes | None:
+        """RANDOMKEY. O(N) in the number of keys, where Redis's is O(1): a dict has no random
+        access. Known deviation; a key list with swap-remove would fix it at a cost per write."""
         for _ in range(100):
             if not self.data:
                 return None
