@@ -712,6 +712,9 @@ class ScriptEngine:
         """Redis's processEventsWhileBlocked for a script past busy-reply-threshold: read what the
         other clients sent; commands flagged allow_busy run (SCRIPT KILL, FUNCTION KILL/STATS,
         SHUTDOWN NOSAVE...), everything else is answered BUSY."""
+        writer = running.reply_writer
+        if writer is not None and writer.clients:
+            writer.write_all()  # replies held for the end of the loop pass the script interrupted
         busy = self.busy_error()
         for client in list(self.server.clients.values()):
             if client is running or client.closed or client.transport is None:

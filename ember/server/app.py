@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from .. import REDIS_COMPAT_VERSION, __version__
 from ..config import Config
-from ..keyspace.database import Database
+from ..keyspace.database import ChangeListener, Database
 from ..protocol.errors import CommandError
 from ..scripting.lua import ScriptEngine
 from .blocking import BlockingManager
@@ -89,6 +89,16 @@ class Server:
     def next_client_id(self) -> int:
         self._last_client_id += 1
         return self._last_client_id
+
+    def watch_keys(self, callback: ChangeListener, on: bool) -> None:
+        """Have callback told of every key change in every database (on), or no more. Subsystems
+        listen only while they have state (a WATCH, a blocked client, a tracking client), so a
+        plain write pays for no listener."""
+        for db in self.dbs:
+            if on:
+                db.listen(callback)
+            else:
+                db.unlisten(callback)
 
     def requires_auth(self) -> bool:
         return bool(self.config["requirepass"])

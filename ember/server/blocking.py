@@ -83,8 +83,6 @@ class BlockingManager:
         self.pause_mode = ""  # "" | "write" | "all"
         self.pause_until_ms = 0
         self._pause_timer: asyncio.TimerHandle | None = None
-        for db in server.dbs:
-            db.on_key_change.append(self._key_changed)
 
     # -- blocking on keys ---------------------------------------------------------------------
 
@@ -98,6 +96,8 @@ class BlockingManager:
         if client.in_exec:
             return denied_reply
         waiter = Waiter(client, keys, serve, timeout_reply)
+        if not self.by_key:
+            self.server.watch_keys(self._key_changed, True)
         for key in dict.fromkeys(keys):
             self.by_key.setdefault((client.db.id, key), deque()).append(waiter)
         self.waiters[client.id] = waiter
@@ -111,8 +111,6 @@ class BlockingManager:
         self._key_changed(db, key)
 
     def _key_changed(self, db: Database, key: bytes | None) -> None:
-        if not self.by_key:
-            return
         if key is not None:
             if (db.id, key) in self.by_key:
                 self.ready[(db.id, key)] = db
@@ -189,6 +187,8 @@ class BlockingManager:
                 queue.remove(waiter)
                 if not queue:
                     del self.by_key[slot]
+        if not self.by_key:
+            self.server.watch_keys(self._key_changed, False)
 
     def _resume(self, client: Client) -> None:
         """Run what the client queued while it was blocked, after the current work finishes."""

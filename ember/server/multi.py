@@ -79,9 +79,8 @@ class WatchRegistry:
     """Which clients watch which keys; marks them dirty when a key changes."""
 
     def __init__(self, server: Server) -> None:
+        self.server = server
         self.watchers: dict[Slot, list[Client]] = {}
-        for db in server.dbs:
-            db.on_key_change.append(self._key_changed)
 
     def watch(self, client: Client, key: bytes) -> None:
         if client.watch_dirty:
@@ -91,6 +90,8 @@ class WatchRegistry:
         if slot in client.watched:
             return
         client.watched[slot] = WatchedKey(key_is_expired(db, key), key in db.data)
+        if not self.watchers:
+            self.server.watch_keys(self._key_changed, True)
         self.watchers.setdefault(slot, []).append(client)
 
     def unwatch_all(self, client: Client) -> None:
@@ -101,6 +102,8 @@ class WatchRegistry:
                 if not clients:
                     del self.watchers[slot]
         client.watched.clear()
+        if not self.watchers:
+            self.server.watch_keys(self._key_changed, False)
 
     def forget(self, client: Client) -> None:
         """UNWATCH, DISCARD, EXEC, RESET, disconnect: no keys, and a clean slate."""
@@ -113,8 +116,6 @@ class WatchRegistry:
         self.unwatch_all(client)
 
     def _key_changed(self, db: Database, key: bytes | None) -> None:
-        if not self.watchers:
-            return
         if key is None:
             self._contents_replaced(db)
             return

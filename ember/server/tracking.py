@@ -95,8 +95,6 @@ class Tracking:
         self.pending: list[tuple[Client, bytes | None]] = []
         self._broadcast_due = False
         self._last_flush_command = -1  # FLUSHALL flushes every db but sends one null
-        for db in server.dbs:
-            db.on_key_change.append(self._key_changed)
 
     # -- switching tracking on and off --------------------------------------------------------
 
@@ -104,6 +102,8 @@ class Tracking:
         """CLIENT TRACKING ON: state replaces the options; BCAST prefixes accumulate."""
         if client.tracking is None:
             self.tracking_clients += 1
+            if self.tracking_clients == 1:
+                self.server.watch_keys(self._key_changed, True)
         else:
             state.prefixes = client.tracking.prefixes
             state.caching = client.tracking.caching
@@ -133,6 +133,9 @@ class Tracking:
                     del self.prefixes[prefix]
         client.tracking = None
         self.tracking_clients -= 1
+        if not self.tracking_clients:
+            self.readers.clear()  # nobody left to invalidate; a new tracking client starts clean
+            self.server.watch_keys(self._key_changed, False)
 
     def client_closed(self, client: Client) -> None:
         self.disable(client)
@@ -174,10 +177,6 @@ class Tracking:
     # -- invalidating -------------------------------------------------------------------------
 
     def _key_changed(self, db: Database, key: bytes | None) -> None:
-        if not self.tracking_clients:
-            if key is None:
-                self.readers.clear()
-            return
         if key is None:
             self._invalidate_all()
             return

@@ -272,7 +272,10 @@ def start_busy(server, *command, protocol: int = 2):
             return str(err).startswith("BUSY ")
         return False
 
-    wait_until(busy, timeout=20, message="BUSY from another client")
+    try:
+        wait_until(busy, timeout=20, message="BUSY from another client")
+    except AssertionError as err:
+        raise AssertionError(f"{err}; script reply: {runner.result!r}; server log:\n{server.log()[-3000:]}") from None
     return other, runner
 
 
