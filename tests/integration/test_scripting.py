@@ -10,6 +10,7 @@ everything waits on conditions with deadlines, never fixed sleeps.
 
 from __future__ import annotations
 
+import socket
 import threading
 
 import pytest
@@ -318,6 +319,33 @@ def test_shutdown_without_nosave_is_refused_while_busy(busy_server):
         if busy_server.process.poll() is None:
             other.execute_command("SCRIPT", "KILL")
             runner.join(20)
+
+
+def resp_request(*args: bytes) -> bytes:
+    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%b\r\n" % (len(arg), arg) for arg in args)
+
+
+def test_reply_held_for_the_loop_pass_leaves_when_a_script_gets_busy(busy_server):
+    """A command served in the same event-loop pass as an endless script is still answered
+    (its reply waits for the end of the pass, which the script interrupts)."""
+    slow, other, runner = (socket.create_connection(("127.0.0.1", busy_server.port), timeout=20) for _ in range(3))
+    # While a short script holds the loop, PING and the endless EVAL arrive: the next pass reads both.
+    slow.sendall(resp_request(b"EVAL", b"local n = 0 for i = 1, 2000000 do n = n + i end return n", b"0"))
+    other.sendall(resp_request(b"PING"))
+    runner.sendall(resp_request(b"EVAL", b"while true do end", b"0"))
+    reply = other.recv(4096)
+    assert reply == b"+PONG\r\n" or reply.startswith(b"-BUSY ")
+
+    def busy() -> bool:
+        other.sendall(resp_request(b"PING"))
+        return other.recv(4096).startswith(b"-BUSY ")
+
+    wait_until(busy, message="BUSY")  # the endless EVAL may have been read a pass after the PING
+    other.sendall(resp_request(b"SCRIPT", b"KILL"))
+    assert other.recv(4096) == b"+OK\r\n"
+    assert runner.recv(4096).startswith(b"-ERR " + KILLED.encode())
+    for sock in (slow, other, runner):
+        sock.close()
 
 
 def test_scripts_under_the_threshold_never_get_busy(busy_server):
