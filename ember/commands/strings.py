@@ -38,7 +38,9 @@ def string_reply(value: bytes | bytearray | None) -> bytes | None:
 
 
 def notify(client: Client, db: Database, event: str, key: bytes) -> None:
-    client.server.notifier.notify(db, "$", event, key)
+    notifier = client.server.notifier
+    if "$" in notifier.classes:  # checked here too: most writes have no event to publish
+        notifier.notify(db, "$", event, key)
 
 
 def check_string_length(client: Client, size: int, extra: int) -> None:
@@ -64,9 +66,12 @@ def edit_string(db: Database, key: bytes, value: bytes | bytearray | None,
 def store_string(client: Client, db: Database, key: bytes, value: bytes) -> None:
     """Plain SET/MSET of one key: replaces any value and TTL. The lookup first lets a key whose
     TTL is due expire properly (stats, "expired" event) before it is replaced, as in Redis."""
-    db.lookup(key)
+    if db.expires:
+        db.lookup(key)
     db.set(key, value)
-    notify(client, db, "set", key)
+    notifier = client.server.notifier
+    if "$" in notifier.classes:
+        notifier.notify(db, "$", "set", key)
 
 
 # -- GET and friends ------------------------------------------------------------------------------

@@ -53,14 +53,25 @@ class Command:
     complexity: str = ""
     get_keys: KeyFinder | None = None  # for commands whose keys move (EVAL, ZUNION, XREAD...)
     subcommands: dict[bytes, Command] = field(default_factory=dict)
+    min_args: int = 0  # the arity as a range of len(args), set from arity
+    max_args: int = 0
     # INFO commandstats
     calls: int = 0
     usec: int = 0
     rejected_calls: int = 0
     failed_calls: int = 0
 
+    def __post_init__(self) -> None:
+        self.min_args = abs(self.arity)
+        self.max_args = self.arity if self.arity >= 0 else 2**31
+
     def arity_ok(self, argc: int) -> bool:
         return argc == self.arity if self.arity >= 0 else argc >= -self.arity
+
+    def is_key_command(self) -> bool:
+        """A command on keys (not a subcommand container): it changes no client or server
+        state that admission checks look at, so a batch may run it without them (dispatch.LEAN)."""
+        return not self.subcommands and (self.first_key > 0 or self.get_keys is not None)
 
     def key_positions(self, args: list[bytes]) -> list[int]:
         """Indexes of the key arguments in args (args[0] is the command name)."""

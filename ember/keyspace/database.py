@@ -175,7 +175,9 @@ class Database:
         if key not in data:
             if self.scan_index is not None:
                 self.scan_index.add(key)
-            self.server.notifier.notify(self, "n", "new", key)
+            notifier = self.server.notifier
+            if "n" in notifier.classes:
+                notifier.notify(self, "n", "new", key)
         data[key] = value
         if not keep_ttl and self.expires:
             self.expires.pop(key, None)

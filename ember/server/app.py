@@ -79,6 +79,9 @@ class Server:
         cfg = self.config
         self.slowlog_threshold_us = cfg["slowlog-log-slower-than"]
         self.latency_threshold_ms = cfg["latency-monitor-threshold"]
+        # The one duration call() compares each command with: the lower enabled threshold.
+        self.slow_call_us = min(self.slowlog_threshold_us if self.slowlog_threshold_us >= 0 else 2**62,
+                                self.latency_threshold_ms * 1000 if self.latency_threshold_ms > 0 else 2**62)
         self.proto_max_bulk_len = cfg["proto-max-bulk-len"]
         self.query_buffer_limit = cfg["client-query-buffer-limit"]
         if self.slowlog.maxlen != cfg["slowlog-max-len"]:

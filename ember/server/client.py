@@ -32,14 +32,15 @@ class NoReply:
 NO_REPLY = NoReply()
 
 _monotonic = time.monotonic
-_execute = None  # dispatch.execute, imported on first use (dispatch imports the command table)
+_execute = _call = None  # dispatch.execute and call, imported on first use (dispatch imports
+_LEAN: dict = {}  # the command table), and dispatch.LEAN
 
 
 def _import_execute():
-    global _execute
-    from .dispatch import execute
+    global _execute, _call, _LEAN
+    from .dispatch import LEAN, call, execute
 
-    _execute = execute
+    _execute, _call, _LEAN = execute, call, LEAN
     return execute
 
 
@@ -129,17 +130,42 @@ class Client:
 
     # -- running commands ---------------------------------------------------------------------
 
+    def admitted(self) -> bool:
+        """Nothing for dispatch.execute to check before this client's next key command: no
+        transaction, authenticated, not in RESP2 pub/sub mode, no MISCONF, no CLIENT PAUSE.
+        Key commands change none of this, so a batch decides it once and again after any
+        other command."""
+        server = self.server
+        return (self.tx is None and self.authenticated and server.write_error is None
+                and not server.blocking.pause_mode
+                and not (self.resp == 2 and (self.channels or self.patterns or self.shard_channels)))
+
     def process(self) -> None:
         """Run queued commands until the queue is empty or the client blocks; flush replies once."""
         execute = _execute or _import_execute()
+        call, lean = _call, _LEAN
+        server = self.server
+        propagator, blocking = server.propagator, server.blocking
         pending = self.pending
         out = self.out
         append = out.append
         self.last_interaction = _monotonic()  # per read, as Redis's readQueryFromClient
         clock = ACCESS_CLOCK
         clock.caching = True  # one access-time read for the whole batch
+        admitted = self.admitted()
         while pending and not self.blocked and not self.close_after_reply:
-            reply = execute(self, pending.popleft())
+            args = pending.popleft()
+            cmd = admitted and lean.get(args[0])
+            if cmd and cmd.min_args <= len(args) <= cmd.max_args:
+                # execute() without its admission checks, which admitted() found nothing for
+                reply = call(self, cmd, args)
+                if propagator.pending:
+                    propagator.flush()
+                if blocking.ready:
+                    blocking.serve_ready()
+            else:
+                reply = execute(self, args)
+                admitted = self.admitted()
             if reply is NO_REPLY:
                 continue
             if self.reply_mode != "on":
@@ -160,7 +186,7 @@ class Client:
         # Replies wait for the end of the loop pass, except when the AOF must see the batch's
         # writes before its replies leave (its own hooks order that) or the client is closing.
         writer = self.reply_writer
-        if writer is not None and out and not self.close_after_reply and not self.server.propagator.sinks:
+        if writer is not None and out and not self.close_after_reply and not propagator.sinks:
             writer.defer(self)
         else:
             self.flush()

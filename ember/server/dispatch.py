@@ -19,6 +19,7 @@ from .client import NO_REPLY, NoReply
 from .multi import abort_exec
 
 if TYPE_CHECKING:
+    from .app import Server
     from .client import Client
 
 log = logging.getLogger("ember")
@@ -46,6 +47,8 @@ def resolve(args: list[bytes]) -> Command | CommandError:
             return unknown_command(args)
         if len(_by_sent_name) < 1024:
             _by_sent_name[args[0]] = cmd
+            if cmd.is_key_command():
+                LEAN[args[0]] = cmd
     if cmd.subcommands:
         if len(args) < 2:
             if cmd.handler is None:
@@ -66,6 +69,9 @@ def resolve(args: list[bytes]) -> Command | CommandError:
 # with no lower(). Bounded: odd spellings past the cap just take the slow lookup. The table is
 # final once the server runs (rename-command applies at start-up).
 _by_sent_name: dict[bytes, Command] = {}
+# The key commands among them: for a client with nothing to check before a command (see
+# Client.admitted), Client.process calls these without execute()'s admission checks.
+LEAN: dict[bytes, Command] = {}
 
 
 # An HTTP request sent to the server (cross-protocol scripting from a browser) starts like this.
@@ -195,9 +201,7 @@ def call(client: Client, cmd: Command, args: list[bytes]) -> Any:
     except CommandError as err:
         reply = err
     except Exception as exc:  # a bug in a handler must not take the server down
-        log.exception("Unexpected error running %s", cmd.name)
-        reply = CommandError(f"ERR internal error running '{cmd.name}': {exc.__class__.__name__}")
-        server.stats.unexpected_error_replies += 1
+        reply = _crashed(server, cmd, exc)
     duration_us = (_perf_ns() - start) // 1000
     if server.dirty != dirty_before and server.propagator.sinks and "write" in cmd.flags:
         server.propagator.add_command(client, args)
@@ -206,18 +210,30 @@ def call(client: Client, cmd: Command, args: list[bytes]) -> Any:
     cmd.usec += duration_us
     server.stats.total_commands_processed += 1
     client.last_command = cmd.name
-    if reply.__class__ not in _PLAIN_REPLIES:
-        if reply.__class__ is CommandError:
-            cmd.failed_calls += 1
+    if reply.__class__ not in _PLAIN_REPLIES and isinstance(reply, CommandError):
+        cmd.failed_calls += 1
+        if reply.__class__ is CommandError:  # one relayed from a script was counted where it arose
             server.stats.count_error(reply.code)
-        elif isinstance(reply, CommandError):  # an error relayed from a script: counted where it arose
-            cmd.failed_calls += 1
     if client.tracking is not None and "readonly" in cmd.flags and not isinstance(reply, CommandError):
         server.tracking.remember_keys(client, cmd.keys(args))
+    if duration_us >= server.slow_call_us:
+        _note_slow_call(client, cmd, args, duration_us)
+    if server.monitors and "skip_monitor" not in cmd.flags and "admin" not in cmd.flags:
+        server.feed_monitors(client, args)
+    return reply
+
+
+def _crashed(server: Server, cmd: Command, exc: Exception) -> CommandError:
+    log.exception("Unexpected error running %s", cmd.name)
+    server.stats.unexpected_error_replies += 1
+    return CommandError(f"ERR internal error running '{cmd.name}': {exc.__class__.__name__}")
+
+
+def _note_slow_call(client: Client, cmd: Command, args: list[bytes], duration_us: int) -> None:
+    """A call past slowlog-log-slower-than or latency-monitor-threshold (Server.slow_call_us is
+    the lower of the two)."""
+    server = client.server
     if duration_us >= server.slowlog_threshold_us >= 0 and "skip_slowlog" not in cmd.flags:
         server.slowlog_add(client, args, duration_us)
     if server.latency_threshold_ms and duration_us >= server.latency_threshold_ms * 1000:
         server.latency_add("command", duration_us // 1000)
-    if server.monitors and "skip_monitor" not in cmd.flags and "admin" not in cmd.flags:
-        server.feed_monitors(client, args)
-    return reply
