@@ -73,8 +73,10 @@ def build_set(server: Server, members: list[bytes]) -> RedisSet:
 
 
 def build_hash(server: Server, pairs: list[tuple[bytes, bytes]]) -> Hash:
+    """A hash of the final value of each field: a long value later replaced by a short one
+    would leave a hashtable that no loader (Redis's included) rebuilds from the contents."""
     value = Hash()
-    for name, content in pairs:
+    for name, content in dict(pairs).items():
         value.set(name, content, hash_limits(server))
     return value
 
