@@ -18,8 +18,15 @@ from pathlib import Path
 
 import pytest
 import redis
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# The suite is deterministic: property tests replay the same examples on every run, so CI does
+# not fail on a case nobody has seen. HYPOTHESIS_PROFILE=explore draws new ones (to hunt bugs).
+settings.register_profile("deterministic", derandomize=True, database=None)
+settings.register_profile("explore")
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 
 def free_port() -> int:
