@@ -201,7 +201,9 @@ class Client:
     def flush(self) -> None:
         if self.out and self.transport is not None and not self.closed:
             data = b"".join(self.out)
-            self.server.stats.total_net_output_bytes += len(data)
+            stats = self.server.stats
+            stats.total_net_output_bytes += len(data)
+            stats.total_writes_processed += 1
             self.transport.write(data)
         self.out.clear()
         if self.close_after_reply and not self.closed:

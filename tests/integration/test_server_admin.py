@@ -114,6 +114,21 @@ def test_info_server_fields(ember, r):
     assert 0 <= int(time.time() * 1e6) - info["server_time_usec"] < 60e6
 
 
+def test_info_counts_one_write_per_read_batch(r):
+    """total_reads_processed / total_writes_processed count socket reads and reply writes: a
+    client that sends a pipeline and waits gets one write per read."""
+    before = r.info("stats")
+    pipe = r.pipeline(transaction=False)
+    for _ in range(10):
+        pipe.ping()
+    assert pipe.execute() == [True] * 10
+    after = r.info("stats")
+    reads = after["total_reads_processed"] - before["total_reads_processed"]
+    writes = after["total_writes_processed"] - before["total_writes_processed"]
+    assert reads >= 2  # the pipeline and the second INFO
+    assert writes == reads  # the first INFO's reply, then one per read of the pipeline
+
+
 def test_info_replication_is_an_idle_master(r, raw):
     info = r.info("replication")
     assert info["role"] == "master" and info["connected_slaves"] == 0
