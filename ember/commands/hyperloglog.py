@@ -88,7 +88,9 @@ def pfadd(client: Client, args: list[bytes]):
     return int(bool(updated))
 
 
-@command("pfcount", -2, flags="readonly", keys=(1, -1, 1), acl="hyperloglog", group=GROUP,
+# may_replicate: a count may store the cardinality cache in the value, which replicas must see,
+# so CLIENT PAUSE WRITE holds PFCOUNT as Redis does.
+@command("pfcount", -2, flags="readonly may_replicate", keys=(1, -1, 1), acl="hyperloglog", group=GROUP,
          since="2.8.9",
          complexity="O(1) with a very small average constant time when called with a single key. O(N) "
                     "with N being the number of keys, and much bigger constant times, when called with "

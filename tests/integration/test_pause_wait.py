@@ -100,12 +100,7 @@ def test_old_pause_all_takes_precedence_over_a_new_shorter_write_pause(r, connec
     assert time.monotonic() - started >= 0.29
 
 
-PFCOUNT_FLAGS = pytest.mark.xfail(strict=True, reason="hyperloglog.py: PFCOUNT lacks Redis's may_replicate flag "
-                                                     "(it may rewrite the cached cardinality)")
-
-
-@pytest.mark.parametrize("command", [("PUBLISH", "ch", "m"), ("EVAL", "return 1", "0"),
-                                     pytest.param(("PFCOUNT", "hll"), marks=PFCOUNT_FLAGS),
+@pytest.mark.parametrize("command", [("PUBLISH", "ch", "m"), ("EVAL", "return 1", "0"), ("PFCOUNT", "hll"),
                                      ("DEL", "k"), ("BLPOP", "nolist", "0")])
 def test_write_pause_holds_commands_that_may_replicate(ember, r, connect, command):
     client = connect()
