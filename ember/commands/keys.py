@@ -275,7 +275,7 @@ def copy(client: Client, args: list[bytes]):
     if dst.write_lookup(new_key) is not None and not replace:
         return 0
     when = src.ttl_ms(key)
-    dst.set(new_key, copy_value(value))
+    dst.recreate(new_key, copy_value(value))  # REPLACE deletes, then adds: a 'new' event, as Redis
     if when is not None:
         dst.set_expire(new_key, when)
     notify(client, dst, "copy_to", new_key)

@@ -143,7 +143,7 @@ def restore(client: Client, args: list[bytes]):
             propagate_as(client, [b"DEL", key])
             server.notifier.notify(db, "g", "del", key)
         return "OK"
-    db.set(key, value)
+    db.recreate(key, value)  # REPLACE deletes, then adds: a 'new' event, as Redis
     if ttl:
         db.set_expire(key, ttl)
         if not absttl:  # replicas and the AOF get the absolute time, as Redis rewrites it

@@ -250,13 +250,21 @@ class Database:
             callback(self, None)
 
     def rename(self, src: bytes, dst: bytes, value: Any) -> None:
-        """Move value from src to dst, carrying the TTL along (RENAME, MOVE within one db)."""
+        """Move value from src to dst, carrying the TTL along (RENAME)."""
         when = self.expires.get(src)
         self._remove(src)
         self.modified(src)
-        self.set(dst, value)
+        self.recreate(dst, value)
         if when is not None:
             self.set_expire(dst, when)
+
+    def recreate(self, key: bytes, value: Any) -> None:
+        """Store value at key as a new key, deleting any old one first. RENAME, COPY ... REPLACE
+        and RESTORE ... REPLACE do this in Redis (dbDelete, then dbAdd) where other overwrites
+        keep the key (setKey): so here, unlike set(), replacing a key fires 'new' too."""
+        if key in self.data:  # stored, even if due: the caller's lookup may not expire it (pause)
+            self._remove(key)
+        self.set(key, value)
 
     # -- expiry -------------------------------------------------------------------------------
 

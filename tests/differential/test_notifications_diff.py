@@ -185,10 +185,7 @@ def differences(redis_port: int, ember_port: int, commands: list[tuple], flags: 
 
 
 # (family, flags) whose events differ from Redis today (owners fix them; strict, so a fix shows up).
-KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {
-    ("generic", "KEAn"): "keys.py/database.py: RENAME and COPY ... REPLACE onto an existing key delete it first "
-                         "and add it again in Redis, so a 'new' event precedes rename_to/copy_to",
-}
+KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {}
 
 
 @pytest.mark.parametrize("flags", ["KEA", "KEAn"])  # with 'n', every key creation shows too
@@ -229,18 +226,39 @@ def test_event_class_selection(diff, redis_server, ember, flags):
     assert not lines, "\n".join(lines)
 
 
-@pytest.mark.parametrize("flags", ["KEA", pytest.param("KEAn", marks=pytest.mark.xfail(
-    strict=True, reason="persistence.py: RESTORE ... REPLACE of an existing key deletes and adds it in Redis, "
-                        "so a 'new' event precedes 'restore'"))])
-def test_restore_event(diff, redis_server, ember, flags):
-    source = RawConnection(redis_server.port)
+def _dump_payload(port: int) -> bytes:
+    """A DUMP payload of a string, made by redis-server so both servers restore the same bytes."""
+    source = RawConnection(port)
     try:
         source.call("SET", "d", "value")
-        payload = decode(source.call("DUMP", "d"))
+        return decode(source.call("DUMP", "d"))
     finally:
         source.close()
+
+
+@pytest.mark.parametrize("flags", ["KEA", "KEAn"])
+def test_restore_event(diff, redis_server, ember, flags):
+    payload = _dump_payload(redis_server.port)
+    # REPLACE of an existing key deletes it and adds it again: 'new' precedes 'restore'.
     commands = [("RESTORE", "r", "0", payload), ("RESTORE", "r", "0", payload, "REPLACE"),
                 ("RESTORE", "r", "0", payload), ("MOVE", "r", "3")]
+    lines = differences(redis_server.port, ember.port, commands, flags)
+    assert not lines, "\n".join(lines)
+
+
+@pytest.mark.parametrize("flags", ["KEA", "KEAn", "Exn"])
+def test_overwriting_expired_and_live_keys(diff, redis_server, ember, flags):
+    """RENAME, COPY and RESTORE onto a key past its TTL: the lookup expires it ('expired'), then
+    the key is added ('new'); a RESTORE ... REPLACE already past its TTL only deletes ('del')."""
+    payload = _dump_payload(redis_server.port)
+    commands = [("DEBUG", "SET-ACTIVE-EXPIRE", "0"), ("SET", "src", "v"),
+                ("SET", "d1", "x", "PX", "1"), ("SET", "d2", "x", "PX", "1"), ("SET", "d3", "x", "PX", "1"),
+                ("DEBUG", "SLEEP", "0.01"), ("RENAME", "src", "d1"), ("COPY", "d1", "d2", "REPLACE"),
+                ("RESTORE", "d3", "0", payload), ("RESTORE", "d3", "1", payload, "REPLACE", "ABSTTL"),
+                ("RESTORE", "d4", "1", payload, "REPLACE", "ABSTTL"), ("SET", "d4", "x"),
+                ("RESTORE", "d4", "100000", payload, "REPLACE"), ("COPY", "d4", "d1", "DB", "1", "REPLACE"),
+                ("COPY", "d4", "d1", "DB", "1", "REPLACE"), ("RENAMENX", "d2", "d4"),
+                ("DEBUG", "SET-ACTIVE-EXPIRE", "1")]
     lines = differences(redis_server.port, ember.port, commands, flags)
     assert not lines, "\n".join(lines)
 
