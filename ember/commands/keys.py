@@ -240,7 +240,7 @@ def move(client: Client, args: list[bytes]):
     if value is None or dst.write_lookup(key) is not None:
         return 0
     when = src.ttl_ms(key)
-    dst.set(key, value)
+    dst.set(key, value, changes=0)  # one change in all, counted by the delete
     if when is not None:
         dst.set_expire(key, when)
     src.delete(key)

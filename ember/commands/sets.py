@@ -164,7 +164,7 @@ def sadd(client: Client, args: list[bytes]):
     for member in args[2:]:
         added += add(member, limits)
     if created:
-        db.set(key, value)
+        db.set(key, value, changes=added)
     elif added:
         db.modified(key, added)
     if added:
@@ -241,7 +241,7 @@ def _spop_count(client: Client, key: bytes, count: int) -> SetReply:
     if count >= size:
         # Redis answers with the union of the set alone, in that freshly built set's order.
         reply = SetReply(RedisSet.build(value.ordered_elements(), limits).ordered_elements())
-        db.delete(key)
+        db.delete(key, changes=size)
         client.server.notifier.notify(db, "g", "del", key)
         propagate_as(client, [b"UNLINK" if client.server.config["lazyfree-lazy-server-del"] else b"DEL", key])
         return reply
@@ -255,7 +255,7 @@ def _spop_count(client: Client, key: bytes, count: int) -> SetReply:
     survivors = RedisSet.build(kept, limits, INTSET if value.kind == INTSET else LISTPACK)
     kept_set = set(kept)
     popped = SetReply(member for member in value.ordered_elements() if member not in kept_set)
-    db.set(key, survivors, keep_ttl=True)
+    db.set(key, survivors, keep_ttl=True, changes=count)
     propagate_as(client, *_srem_batches(key, popped))
     return popped
 

@@ -293,7 +293,7 @@ def xadd(client: Client, args: list[bytes]):
     stream.append(new_id, fields_values, *_node_limits(client))
     stream.wake_serial += 1
     if created:
-        db.set(key, stream)
+        db.set(key, stream, changes=0)  # one change in all, counted below
     _notify(client, "xadd", key)
     if trim.active and trim.apply(stream):
         _notify(client, "xtrim", key)

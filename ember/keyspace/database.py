@@ -169,8 +169,9 @@ class Database:
 
     # -- writing ------------------------------------------------------------------------------
 
-    def set(self, key: bytes, value: Any, keep_ttl: bool = False) -> None:
-        """Store value at key, replacing any old value (and its TTL unless keep_ttl)."""
+    def set(self, key: bytes, value: Any, keep_ttl: bool = False, changes: int = 1) -> None:
+        """Store value at key, replacing any old value (and its TTL unless keep_ttl). changes:
+        what the dirty counter gains (Redis counts per element for some writes, e.g. SADD)."""
         data = self.data
         if key not in data:
             if self.scan_index is not None:
@@ -182,17 +183,17 @@ class Database:
         if not keep_ttl and self.expires:
             self.expires.pop(key, None)
         self.lru[key] = ACCESS_CLOCK.ms or ACCESS_CLOCK.now()
-        self.server.dirty += 1  # modified(key), inlined
+        self.server.dirty += changes  # modified(key, changes), inlined
         if self.on_key_change:
             for callback in self.on_key_change:
                 callback(self, key)
 
-    def delete(self, key: bytes) -> bool:
-        """Remove key; True if it existed (expired keys count as absent)."""
+    def delete(self, key: bytes, changes: int = 1) -> bool:
+        """Remove key; True if it existed (expired keys count as absent). changes: as in set()."""
         if self.lookup(key) is None:
             return False
         self._remove(key)
-        self.modified(key)
+        self.modified(key, changes)
         return True
 
     def modified(self, key: bytes, changes: int = 1) -> None:
@@ -253,7 +254,7 @@ class Database:
         """Move value from src to dst, carrying the TTL along (RENAME)."""
         when = self.expires.get(src)
         self._remove(src)
-        self.modified(src)
+        self.modified(src, 0)  # one change in all, counted by the store at dst (Redis's dirty++)
         self.recreate(dst, value)
         if when is not None:
             self.set_expire(dst, when)
