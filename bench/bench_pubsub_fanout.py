@@ -9,8 +9,14 @@ another (as bench_core.py does). Reported: deliveries/s (messages x subscribers 
 publishes/s, the server's CPU time per delivery, and Ember's ratio to Redis. Not a test: the
 test suite never runs it.
 
+With --in-process it measures Ember alone, as bench_hotpath.py does: the publisher's batches are
+fed to a ClientProtocol, subscribers' transports drop what they get and a stand-in event loop
+runs the end-of-pass writes after each batch. Best round of process CPU per delivery, without
+the socket writes: steady on a loaded machine, for comparing two versions (--root).
+
     python bench/bench_pubsub_fanout.py                    # 20000 messages of 64 bytes, 50 subscribers
     python bench/bench_pubsub_fanout.py --pattern -n 5000  # PSUBSCRIBE / pmessage
+    python bench/bench_pubsub_fanout.py --in-process [--root /path/to/older/checkout]
 """
 
 from __future__ import annotations
@@ -129,6 +135,66 @@ def measure(server: ServerProcess, args: argparse.Namespace) -> Run:
     return Run(seconds, deliveries, args.messages, cpu * 1e6 / deliveries)
 
 
+class PassLoop:
+    """The event loop as Ember's batching sees it: call_soon callbacks wait for run_pass()."""
+
+    def __init__(self) -> None:
+        self.callbacks: list = []
+
+    def call_soon(self, callback, *args) -> None:
+        self.callbacks.append((callback, args))
+
+    def call_later(self, delay, callback, *args) -> None:
+        pass  # output-limit rechecks: no limits are reached here
+
+    def run_pass(self) -> None:
+        while self.callbacks:
+            callbacks, self.callbacks = self.callbacks, []
+            for callback, args in callbacks:
+                callback(*args)
+
+
+def in_process_ns_per_delivery(args: argparse.Namespace) -> float:
+    """Best round's process CPU time per delivery, in nanoseconds."""
+    from bench_hotpath import DroppingTransport, request
+
+    from ember.cli import build_config
+    from ember.commands import load_all
+    from ember.server.app import Server
+    from ember.server.client import ReplyWriter
+    from ember.server.network import ClientProtocol
+
+    class SubscriberTransport(DroppingTransport):
+        def get_write_buffer_size(self) -> int:  # read by the pubsub output-limit check
+            return 0
+
+    load_all()
+    server = Server(build_config(["--save", "", "--port", "0"]))
+    loop = server.loop = PassLoop()
+    writer = ReplyWriter(loop)
+
+    def connect() -> ClientProtocol:
+        protocol = ClientProtocol(server, writer)
+        protocol.connection_made(SubscriberTransport())
+        return protocol
+
+    subscribe = request(b"PSUBSCRIBE", PATTERN) if args.pattern else request(b"SUBSCRIBE", CHANNEL)
+    for _ in range(args.subscribers):
+        connect().data_received(subscribe)
+    loop.run_pass()
+    publisher = connect()
+    batch = request(b"PUBLISH", CHANNEL, b"x" * args.size) * args.batch
+    reads = max(args.messages // args.batch, 1)
+    best = float("inf")
+    for _ in range(args.rounds + 1):  # the first round warms up
+        started = time.process_time()
+        for _ in range(reads):
+            publisher.data_received(batch)
+            loop.run_pass()
+        best = min(best, time.process_time() - started)
+    return best / (reads * args.batch * args.subscribers) * 1e9
+
+
 def report(redis_run: Run, ember_run: Run, args: argparse.Namespace) -> str:
     kind = "PSUBSCRIBE" if args.pattern else "SUBSCRIBE"
     lines = [
@@ -157,6 +223,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=120)
     parser.add_argument("--server-core", type=int, default=0)
     parser.add_argument("--client-core", type=int, default=1 if (os.cpu_count() or 1) > 1 else None)
+    parser.add_argument("--in-process", action="store_true", help="Ember alone, CPU per delivery in-process")
+    parser.add_argument("--rounds", type=int, default=7, help="with --in-process")
+    parser.add_argument("--root", default=str(ROOT), help="with --in-process: the checkout whose ember is measured")
     return parser.parse_args()
 
 
@@ -175,6 +244,12 @@ def on_each_server(prefix: str, measure: Callable[[ServerProcess, Path], Run_T])
 
 def main() -> int:
     args = parse_args()
+    if args.in_process:
+        sys.path[:0] = [args.root, str(ROOT / "bench")]  # the measured ember, then bench_hotpath
+        kind = "PSUBSCRIBE" if args.pattern else "SUBSCRIBE"
+        print(f"in-process, code from {args.root}: {args.subscribers} subscribers ({kind}), batches of "
+              f"{args.batch}, {args.size}-byte messages: {in_process_ns_per_delivery(args):.0f} ns CPU per delivery")
+        return 0
     if shutil.which("redis-server") is None:
         print("redis-server is not installed", file=sys.stderr)
         return 2
