@@ -8,23 +8,29 @@ redis-benchmark on another). The scripts are the short ones real clients run all
 - `set`: one write through redis.call;
 - `return-arg`: no command at all, only the script call and its reply (the engine's own cost).
 
-It prints requests/s and server CPU per request with Ember/Redis ratios. Not a test.
+It prints requests/s and server CPU per request with Ember/Redis ratios. With --in-process it
+measures Ember alone the way bench_hotpath.py does (pipelined requests fed to a ClientProtocol,
+best round of process CPU per EVALSHA): steady on a loaded machine, for comparing two versions
+of the engine (--root). Not a test.
 
     python bench/bench_scripting.py                 # -n 200000 -c 50, -P 1 and 16
     python bench/bench_scripting.py --quick         # -n 20000
     python bench/bench_scripting.py --scripts lock-release --pipelines 16
+    python bench/bench_scripting.py --in-process [--root /path/to/older/checkout]
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import io
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -56,6 +62,36 @@ def run_evalsha(server: ServerProcess, name: str, args: argparse.Namespace, pipe
     return Run(name, float(rows[0][1]), cpu * 1e6 / args.requests)
 
 
+def in_process_cost(name: str, pipeline: int, commands: int, rounds: int) -> float:
+    """Best round's process CPU time per EVALSHA, in microseconds (bench_hotpath's method)."""
+    from bench_hotpath import connect, request
+
+    protocol = connect()
+    body = SCRIPTS[name].encode()
+    protocol.data_received(request(b"SCRIPT", b"LOAD", body))
+    sha = hashlib.sha1(body).hexdigest().encode()
+    batch = request(b"EVALSHA", sha, b"1", b"bench:key", b"token") * pipeline
+    reads = max(commands // pipeline, 1)
+    protocol.data_received(batch)  # warm up
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.process_time()
+        for _ in range(reads):
+            protocol.data_received(batch)
+        best = min(best, time.process_time() - started)
+    return best / (reads * pipeline) * 1e6
+
+
+def in_process(args: argparse.Namespace) -> int:
+    sys.path.insert(0, args.root)  # the ember package measured, ahead of this checkout's
+    print(f"in-process, {args.requests} EVALSHA x {args.rounds} rounds (best), code from {args.root}\n")
+    print("| script | -P | CPU µs/EVALSHA |\n|---|---|---|")
+    for pipeline in args.pipelines:
+        for name in args.scripts:
+            print(f"| {name} | {pipeline} | {in_process_cost(name, pipeline, args.requests, args.rounds):.2f} |")
+    return 0
+
+
 def measure(server: ServerProcess, args: argparse.Namespace) -> dict[tuple[str, int], Run]:
     return {(name, pipeline): run_evalsha(server, name, args, pipeline)
             for pipeline in args.pipelines for name in args.scripts}
@@ -81,9 +117,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="-n 20000 unless -n is given")
     parser.add_argument("--server-core", type=int, default=0)
     parser.add_argument("--client-core", type=int, default=1 if (os.cpu_count() or 1) > 1 else None)
+    parser.add_argument("--in-process", action="store_true", help="Ember alone, CPU per EVALSHA in-process")
+    parser.add_argument("--rounds", type=int, default=9, help="with --in-process")
+    parser.add_argument("--root", default=str(Path(__file__).resolve().parent.parent),
+                        help="with --in-process: the checkout whose ember package is measured")
     args = parser.parse_args()
     if args.quick and "-n" not in sys.argv and "--requests" not in sys.argv:
         args.requests = 20_000
+    elif args.in_process and "-n" not in sys.argv and "--requests" not in sys.argv:
+        args.requests = 30_000  # per round
     args.scripts = [name.strip() for name in args.scripts.split(",") if name.strip()]
     unknown = set(args.scripts) - set(SCRIPTS)
     if unknown:
@@ -93,6 +135,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
+    if args.in_process:
+        return in_process(args)
     if not tools_installed():
         return 2
     workdir = Path(tempfile.mkdtemp(prefix="ember-bench-scripting-"))

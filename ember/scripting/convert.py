@@ -49,12 +49,12 @@ def reply_to_lua(runtime: Any, reply: Any, resp: int) -> Any:
     cls = reply.__class__
     if cls is bytes or cls is int:
         return reply
+    if reply is None or reply is NULL_ARRAY:
+        return None if resp == 3 else False
     if cls is list or cls is tuple or (cls is SetReply and resp == 2):
         return runtime.table_from([reply_to_lua(runtime, item, resp) for item in reply])
     if cls is str:
         return runtime.table_from({b"ok": reply.encode("utf-8", "surrogateescape")})
-    if reply is None or reply is NULL_ARRAY:
-        return None if resp == 3 else False
     if cls is float:
         if resp == 2:
             return format_double(reply).encode()
@@ -127,11 +127,32 @@ def table_fields(table: Any) -> dict[Any, Any]:
     return {key: item for key, item in table.items() if key.__class__ is not bool}
 
 
+# The reply shapes sandbox.lua's shaped_reply tells apart, so that Python need not walk the table.
+REPLY_STATUS, REPLY_ERROR, REPLY_RELAYED_ERROR, REPLY_ARRAY = 1, 2, 3, 4
+
+
+def run_result_to_reply(result: tuple, resp: int) -> Any:
+    """The reply for a successful run's result from sandbox.lua: (true, value) for anything
+    lua_to_reply reads, (true, text, status or error shape), or (true, n, array shape, items...)."""
+    if len(result) == 2:
+        return lua_to_reply(result[1], resp)
+    shape = result[2]
+    if shape == REPLY_ARRAY:
+        return [item if item.__class__ is bytes else lua_to_reply(item, resp) for item in result[3:]]
+    if shape == REPLY_STATUS:
+        return _status_text(result[1])
+    return _error_reply(result[1], shape == REPLY_RELAYED_ERROR)
+
+
+def _error_reply(err: bytes, relayed: bool) -> CommandError:
+    message = err.decode("utf-8", "surrogateescape")
+    return RelayedError(message) if relayed else CommandError(message)
+
+
 def _table_to_reply(fields: dict[Any, Any], resp: int) -> Any:
     err = fields.get(b"err")
     if err.__class__ is bytes:
-        message = err.decode("utf-8", "surrogateescape")
-        return RelayedError(message) if fields.get(b"ignore_error_stats_update") is True else CommandError(message)
+        return _error_reply(err, fields.get(b"ignore_error_stats_update") is True)
     ok = fields.get(b"ok")
     if ok.__class__ is bytes:
         return _status_text(ok)
@@ -184,7 +205,13 @@ def _special_table(fields: dict[Any, Any], resp: int) -> Any:
     return _NOT_SPECIAL
 
 
+_COMMON_STATUSES = {b"OK": "OK", b"QUEUED": "QUEUED", b"PONG": "PONG"}
+
+
 def _status_text(raw: bytes) -> str:
+    text = _COMMON_STATUSES.get(raw)
+    if text is not None:
+        return text
     # A status is one line on the wire: Redis turns CR and LF into spaces.
     return raw.replace(b"\r", b" ").replace(b"\n", b" ").decode("utf-8", "replace")
 

@@ -209,10 +209,8 @@ class FunctionLibraries:
         if function is None:
             raise CommandError("ERR Function not found")
         numkeys = count_keys(args, "ERR Bad number of keys provided")
-        engine = self.engine
-        run = engine.prepare(client, function.name.decode("utf-8", "replace"), args, function.flags,
-                             read_only_command, eval_mode=False)
-        return self.sandbox.run(run, function.callback, numkeys, args)
+        return self.sandbox.run(client, function.name.decode("utf-8", "replace"), function.callback,
+                                function.flags, numkeys, args, read_only_command, False)
 
     # -- the other FUNCTION subcommands -------------------------------------------------------
 

@@ -40,11 +40,11 @@ from .convert import (
     RelayedError,
     error_buffer,
     lua_arg_to_bytes,
-    lua_to_reply,
     lua_tonumber,
     lua_tostring,
     lua_type_name,
     reply_to_lua,
+    run_result_to_reply,
     table_fields,
 )
 from .libraries import LibraryError, install_libraries
@@ -197,24 +197,30 @@ class LuaSandbox:
             return result[0], result[1] if result[0] is None else b""
         return result, b""
 
-    def run(self, run: Run, function: Any, numkeys: int, args: Sequence[bytes]) -> Any:
-        """Run function (a compiled script, or a registered function) with the keys and
-        arguments after args[2] (EVAL/FCALL's own arguments) and return its reply."""
+    def run(self, caller: Client, name: str, function: Any, flags: frozenset[str] | None, numkeys: int,
+            args: Sequence[bytes], read_only_command: bool, eval_mode: bool) -> Any:
+        """Run function (a compiled script, or a registered function) for caller with the keys
+        and arguments after args[2] (EVAL/FCALL's own arguments) and return its reply. First
+        Redis's scriptPrepareForRun: refuse what the flags forbid (None for an EVAL script
+        without a shebang: no flags apply). name is the SHA1 or the function name."""
+        if flags is not None and read_only_command and "no-writes" not in flags:
+            raise CommandError(WRITE_FLAG_ON_RO)
+        read_only = read_only_command or (flags is not None and "no-writes" in flags)
         engine = self.engine
-        engine.run = run
-        hook = HOOK_INSTRUCTIONS if self.server.config["busy-reply-threshold"] > 0 else 0
+        engine.script_client.db = caller.db
+        run = engine.run = Run(caller, name, args, eval_mode, read_only)
         try:
-            ok, value = self._run(function, hook, numkeys, *args[3:])
+            result = self._run(function, engine.hook_count, numkeys, *args[3:])
         except lua51.LuaError as err:  # an error outside the protected call: never the script's
             self.helpers.clear_hook()
             log.error("Lua engine error: %s", err)
             return CommandError("ERR Error running script (internal Lua engine error)")
         finally:
             engine.run = None
-        if not ok:
-            return self._script_error(value, run.name)
+        if not result[0]:
+            return self._script_error(result[1], run.name)
         try:
-            return lua_to_reply(value, run.resp)
+            return run_result_to_reply(result, run.resp)
         except RecursionError:
             return CommandError("ERR reached lua stack limit")
 
@@ -258,7 +264,10 @@ class LuaSandbox:
 
     def _redis_call(self, *lua_args: Any) -> Any:
         reply = self._command(lua_args)
-        if reply.__class__ is CommandError:
+        cls = reply.__class__
+        if cls is bytes or cls is int:  # the commonest replies are the same Lua values
+            return reply
+        if cls is CommandError:
             raise ScriptError(reply.message, relayed=True)
         return reply_to_lua(self.runtime, reply, self.engine.run.resp)
 
@@ -279,9 +288,11 @@ class LuaSandbox:
         if run is None:
             raise ScriptError("ERR redis.call/pcall can only be called inside a script invocation")
         args = command_args(lua_args)
-        cmd = self._lookup(args)
-        if cmd is None:
-            raise ScriptError("ERR Unknown Redis command called from script")
+        cmd = self._commands.get(args[0])
+        if cmd is None or cmd.subcommands:  # not seen spelt so yet, or a container
+            cmd = self._lookup(args)
+            if cmd is None:
+                raise ScriptError("ERR Unknown Redis command called from script")
         arity = cmd.arity
         if (len(args) != arity) if arity >= 0 else (len(args) < -arity):
             raise ScriptError("ERR Wrong number of args calling Redis command from script")
@@ -531,13 +542,17 @@ def command_args(lua_args: tuple) -> list[bytes]:
     """redis.call's arguments as the bytes Redis passes (luaArgsToRedisArgv)."""
     if not lua_args:
         raise ScriptError("ERR Please specify at least one argument for this redis lib call")
-    args = []
     for value in lua_args:
-        arg = value if value.__class__ is bytes else lua_arg_to_bytes(value)
-        if arg is None:
-            raise ScriptError("ERR Lua redis lib command arguments must be strings or integers")
-        args.append(arg)
-    return args
+        if value.__class__ is not bytes:
+            return [_command_arg(value) for value in lua_args]
+    return list(lua_args)
+
+
+def _command_arg(value: Any) -> bytes:
+    arg = lua_arg_to_bytes(value)
+    if arg is None:
+        raise ScriptError("ERR Lua redis lib command arguments must be strings or integers")
+    return arg
 
 
 _SMALL_COUNTS = {b"%d" % count: count for count in range(16)}
@@ -581,14 +596,13 @@ def _read_available(client: Client) -> bytes:
 class Script:
     """A cached EVAL script: its compiled function and shebang flags."""
 
-    __slots__ = ("sha", "body", "function", "flags", "shebang")
+    __slots__ = ("sha", "body", "function", "flags")
 
-    def __init__(self, sha: str, body: bytes, function: Any, flags: frozenset[str], shebang: bool) -> None:
+    def __init__(self, sha: str, body: bytes, function: Any, flags: frozenset[str] | None) -> None:
         self.sha = sha
         self.body = body
         self.function = function
-        self.flags = flags
-        self.shebang = shebang  # False: Redis's "eval compatibility mode" (flags don't apply)
+        self.flags = flags  # None without a shebang: Redis's "eval compatibility mode", no flags apply
 
 
 def parse_shebang(body: bytes) -> tuple[frozenset[str], bool, bytes]:
@@ -635,6 +649,8 @@ class ScriptEngine:
         self.script_client = Client(server, None, "lua", "")
         self.script_client.in_exec = True
         self.scripts: dict[bytes, Script] = {}  # by lower-case hex SHA1
+        self._configure_hook(server.config["busy-reply-threshold"])
+        server.config.on_change("busy-reply-threshold", self._configure_hook)
         self.sandbox = LuaSandbox(self, "eval")
         self.functions: FunctionLibraries = FunctionLibraries(self)
         # persistence/rdb.py saves and loads libraries through `server.functions`.
@@ -652,7 +668,7 @@ class ScriptEngine:
         function, error = self.sandbox.compile(code, b"@user_script")
         if function is None:
             raise CommandError(f"ERR Error compiling script (new function): {error.decode('utf-8', 'replace')}")
-        script = self.scripts[sha.encode()] = Script(sha, body, function, flags, shebang)
+        script = self.scripts[sha.encode()] = Script(sha, body, function, flags if shebang else None)
         return script
 
     def cached(self, sha: bytes) -> Script | None:
@@ -666,22 +682,14 @@ class ScriptEngine:
         self.sandbox = LuaSandbox(self, "eval")
 
     def eval(self, caller: Client, script: Script, numkeys: int, args: list[bytes], read_only_command: bool) -> Any:
-        run = self.prepare(caller, script.sha, args, script.flags if script.shebang else None,
-                           read_only_command, eval_mode=True)
-        return self.sandbox.run(run, script.function, numkeys, args)
+        return self.sandbox.run(caller, script.sha, script.function, script.flags, numkeys, args,
+                                read_only_command, True)
 
     # -- running ---------------------------------------------------------------------------------
 
-    def prepare(self, caller: Client, name: str, args: list[bytes], flags: frozenset[str] | None,
-                read_only_command: bool, eval_mode: bool) -> Run:
-        """Redis's scriptPrepareForRun: refuse what the flags forbid, then set up the run.
-        flags is None for EVAL scripts without a shebang (no flags apply)."""
-        if flags is not None and "no-writes" not in flags and read_only_command:
-            raise CommandError(WRITE_FLAG_ON_RO)
-        read_only = read_only_command or (flags is not None and "no-writes" in flags)
-        client = self.script_client
-        client.db = caller.db
-        return Run(caller, name, args, eval_mode, read_only)
+    def _configure_hook(self, threshold: int) -> None:
+        """The Lua count hook watches for busy-reply-threshold only while it is on."""
+        self.hook_count = HOOK_INSTRUCTIONS if threshold > 0 else 0
 
     def memory_info(self) -> dict[str, int]:
         """The scripting fields of INFO memory (number_of_cached_scripts, used_memory_vm_eval...)."""

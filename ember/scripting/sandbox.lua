@@ -11,7 +11,7 @@ local py, mode = ...
 
 local debug_getinfo, debug_sethook = debug.getinfo, debug.sethook
 local type, error, tostring, select, unpack = type, error, tostring, select, unpack
-local rawset, pairs, ipairs = rawset, pairs, ipairs
+local rawget, pairs, ipairs = rawget, pairs, ipairs
 local setmetatable, getmetatable, setfenv = setmetatable, getmetatable, setfenv
 local raw_pcall, raw_xpcall, raw_loadstring = pcall, xpcall, loadstring
 local coroutine_resume = coroutine.resume
@@ -206,11 +206,17 @@ local function in_script()
   return info ~= nil and info.source ~= "=sandbox"
 end
 
+-- The busy hook stays set between runs, with the count it was last set with (`hooked`; 0 for
+-- none, -1 once a stop replaced it): setting and clearing it around every run costs more than
+-- the checks it makes between runs, which find no script running.
+local hooked = 0
+
 local function stopping_hook(check)
   return function()
     local stop = check()
     if stop and in_script() then
       debug_sethook(function() if in_script() then error({err = stop}, 0) end end, "l")
+      hooked = -1
       error({err = stop}, 0)
     end
   end
@@ -218,18 +224,49 @@ end
 
 local busy_hook = stopping_hook(py.check)  -- EVAL's and FCALL's
 
-function helpers.clear_hook() debug_sethook() end
+local function clear_hook()
+  debug_sethook()
+  hooked = 0
+end
+helpers.clear_hook = clear_hook
+
+-- The shapes of a script's reply that Python takes without walking a Lua table (each table it
+-- walks costs a call per field): a status, an error, or an array, which comes back unpacked
+-- after its length. Read raw, as Redis reads replies; any other table is returned as it is.
+local REPLY_STATUS, REPLY_ERROR, REPLY_RELAYED_ERROR, REPLY_ARRAY = 1, 2, 3, 4
+local UNPACKED_MAX = 4000  -- well inside the Lua stack's room for unpacked values
+local function shaped_reply(ok, result)
+  if not ok or type(result) ~= "table" then return ok, result end
+  local err = rawget(result, "err")
+  if type(err) == "string" then
+    return ok, err, rawget(result, "ignore_error_stats_update") == true and REPLY_RELAYED_ERROR or REPLY_ERROR
+  end
+  local status = rawget(result, "ok")
+  if type(status) == "string" then return ok, status, REPLY_STATUS end
+  if rawget(result, "double") ~= nil or rawget(result, "big_number") ~= nil or rawget(result, "map") ~= nil
+      or rawget(result, "set") ~= nil or rawget(result, "verbatim_string") ~= nil then
+    return ok, result  -- a RESP3 type table: Python reads it
+  end
+  local n = 0
+  while n < UNPACKED_MAX and rawget(result, n + 1) ~= nil do n = n + 1 end
+  if n == UNPACKED_MAX then return ok, result end
+  return ok, n, REPLY_ARRAY, unpack(result, 1, n)
+end
 
 local function run_protected(hook_count, fn)
-  if hook_count > 0 then debug_sethook(busy_hook, "", hook_count) end
+  if hook_count ~= hooked then
+    if hook_count > 0 then debug_sethook(busy_hook, "", hook_count) else debug_sethook() end
+    hooked = hook_count
+  end
   local ok, result = raw_xpcall(fn, handler)
-  if hook_count > 0 then debug_sethook() end
-  return ok, result
+  if hooked < 0 then clear_hook() end  -- the stopped script's per-line hook must go with it
+  return shaped_reply(ok, result)
 end
 
 -- KEYS and ARGV tables from a call's arguments (fresh tables: scripts may change them).
 local function split_arguments(nkeys, ...)
   if nkeys == 0 then return {}, {...} end
+  if nkeys == 1 then return {(...)}, {select(2, ...)} end
   if nkeys == select("#", ...) then return {...}, {} end
   local all = {...}
   return {unpack(all, 1, nkeys)}, {unpack(all, nkeys + 1)}
@@ -241,9 +278,7 @@ if mode == "eval" then
   globals.__redis__err__handler = handler
   -- EVAL: KEYS and ARGV are globals, set before each run.
   function helpers.run(fn, hook_count, nkeys, ...)
-    local keys, argv = split_arguments(nkeys, ...)
-    rawset(globals, "KEYS", keys)
-    rawset(globals, "ARGV", argv)
+    globals.KEYS, globals.ARGV = split_arguments(nkeys, ...)  -- raw sets: no __newindex
     return run_protected(hook_count, fn)
   end
 else
@@ -264,7 +299,7 @@ else
     env_meta.__index = library_api
     if hook_count > 0 then debug_sethook(load_hook, "", hook_count) end
     local ok, err = raw_pcall(chunk)
-    debug_sethook()
+    clear_hook()
     env_meta.__index = globals
     if ok then return true end
     return false, normalize(err)

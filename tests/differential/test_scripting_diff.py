@@ -167,6 +167,10 @@ def test_command_errors_inside_scripts(diff):
 def test_numkeys_and_sha_checks(diff):
     check_all(diff, [
         ("EVAL", "return {KEYS[1], KEYS[2], ARGV[1], ARGV[2], #KEYS, #ARGV}", "2", "a", "b", "c", "d"),
+        ("EVAL", "return {KEYS[1], ARGV[1], ARGV[2], ARGV[3], #KEYS, #ARGV}", "1", "a", "b", "c", "d"),
+        ("EVAL", "return {KEYS[1], #KEYS, #ARGV}", "1", "a"),
+        ("EVAL", "return {KEYS[1], ARGV[1], #KEYS, #ARGV}", "0", "a"),
+        ("EVAL", "return {KEYS[1], KEYS[2], KEYS[3], #KEYS, #ARGV}", "3", "a", "b", "c"),
         ("EVAL", "return 1", "-1"),
         ("EVAL", "return 1", "2", "a"),
         ("EVAL", "return 1", "x"),
@@ -262,6 +266,15 @@ RETURN_SCRIPTS = [
     "return _G",
     "redis.setresp(3); return true", "redis.setresp(3); return false", "redis.setresp(3); return {1, false, true}",
     "redis.setresp(3); return nil", "redis.setresp('3'); return 1", "redis.setresp(2.5)",
+    # the shapes the sandbox hands over without Python walking the table, and their edges
+    "return {err='x', ok='y'}", "return {ok='a', 1, 2}", "return {err={}, ok=1, 'a'}", "return {ok=true, 'a'}",
+    "return {1, {err='x'}, {ok='y'}, redis.error_reply('z'), redis.status_reply('w'), {}, {{}}}",
+    "return {'a', ignore_error_stats_update=true}", "return {double='x', 1}", "return {set=1, 'a'}",
+    "local t = {} for i = 1, 3999 do t[i] = i end return t",
+    "local t = {} for i = 1, 4000 do t[i] = 'x' .. i end return t",
+    "local t = {} for i = 1, 4001 do t[i] = {i} end return t",
+    "return redis.pcall('nosuch')", "return redis.pcall('incr', 'str')",
+    "local r = redis.pcall('incr', 'str'); r.ignore_error_stats_update = nil; return r",
 ]
 
 
@@ -269,7 +282,30 @@ RETURN_SCRIPTS = [
 @pytest.mark.parametrize("script", RETURN_SCRIPTS)
 def test_script_replies(diff, script, resp):
     diff.both("HELLO", resp)  # replies differ in version and id: not compared
+    diff.check("SET", "str", "abc")
     diff.check("EVAL", script, "0")
+
+
+def test_error_statistics_of_script_error_replies(diff):
+    """An error a command inside the script already counted is not counted again when the
+    script returns it; an error the script makes up is counted once."""
+    diff.both("CONFIG", "RESETSTAT")
+    check_all(diff, [
+        ("SET", "str", "abc"),
+        *evals("return redis.pcall('incr', KEYS[1])", "return {err='MYERR made up'}",
+               "return redis.error_reply('OTHER made up')", "return redis.call('incr', KEYS[1])",
+               keys=("str",)),
+    ])
+    redis_stats, ember_stats = (_stat_lines(raw) for raw in diff.both("INFO", "errorstats"))
+    assert ember_stats == redis_stats
+    redis_eval, ember_eval = (_stat_lines(raw, b"cmdstat_eval:") for raw in diff.both("INFO", "commandstats"))
+    assert [line.split(b"usec")[0] for line in ember_eval] == [line.split(b"usec")[0] for line in redis_eval]
+    assert [line.split(b",rejected_calls")[1] for line in ember_eval] == \
+        [line.split(b",rejected_calls")[1] for line in redis_eval]
+
+
+def _stat_lines(raw: bytes, prefix: bytes = b"errorstat_") -> list[bytes]:
+    return sorted(line for line in decode(raw).split(b"\r\n") if line.startswith(prefix))
 
 
 # -- conversions: command reply -> Lua ---------------------------------------------------------------
@@ -517,6 +553,9 @@ def test_functions(diff):
         ("FUNCTION", "FLUSH"),
         ("FUNCTION", "LOAD", LIBRARY),
         ("FCALL", "f1", "1", "k", "a"),
+        ("FCALL", "f1", "1", "k"),
+        ("FCALL", "f1", "0", "a", "b"),
+        ("FCALL", "f1", "2", "k", "l", "a"),
         ("FCALL", "F1", "0"),
         ("FCALL", "nosuch", "0"),
         ("FCALL", "f1", "x"),
@@ -604,6 +643,9 @@ def test_function_dump_and_restore(diff):
         ("FUNCTION", "FLUSH"),
         ("FUNCTION", "RESTORE", payload, "APPEND"),
         ("FCALL", "f1", "1", "k", "a"),
+        ("FCALL", "f1", "1", "k"),
+        ("FCALL", "f1", "0", "a", "b"),
+        ("FCALL", "f1", "2", "k", "l", "a"),
         ("FUNCTION", "RESTORE", payload, "FLUSH"),
         ("FUNCTION", "RESTORE", corrupt),
         ("FUNCTION", "LOAD", "#!lua name=other\nredis.register_function('f1', function() return 1 end)"),

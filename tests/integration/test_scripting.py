@@ -292,6 +292,23 @@ def test_busy_script_then_script_kill(busy_server):
     wait_until(lambda: "Slow script detected" in busy_server.log(), message="slow script log line")
 
 
+def test_busy_detection_survives_a_kill_and_a_threshold_change(busy_server):
+    """The count hook stays set between runs: after a killed script, and after busy-reply-threshold
+    went to 0 (no hook) and back, the next endless script is still caught."""
+    conn = busy_server.client()
+    for threshold in (None, 0):
+        if threshold is not None:
+            conn.config_set("busy-reply-threshold", threshold)
+            assert conn.eval("local n = 0 for i = 1, 300000 do n = n + 1 end return n", 0) == 300000
+            conn.config_set("busy-reply-threshold", 100)
+        for _ in range(2):
+            other, runner = start_busy(busy_server, "EVAL", "while true do end", "0")
+            assert other.execute_command("SCRIPT", "KILL") == b"OK"
+            runner.join(20)
+            assert str(runner.result).startswith(KILLED)
+            assert conn.eval("return 'after'", 0) == b"after"
+
+
 def test_pcall_cannot_swallow_script_kill(busy_server):
     other, runner = start_busy(busy_server, "EVAL",
                           "while true do pcall(function() while true do end end) end", "0")
