@@ -299,9 +299,9 @@ class LuaSandbox:
         flags = cmd.flags
         if "noscript" in flags:
             raise ScriptError("ERR This Redis command is not allowed from script")
+        if run.read_only and ("write" in flags or "may_replicate" in flags):  # PUBLISH, PFCOUNT too
+            raise ScriptError("ERR Write commands are not allowed from read-only scripts.")
         if "write" in flags:
-            if run.read_only:
-                raise ScriptError("ERR Write commands are not allowed from read-only scripts.")
             run.wrote = True
         client = engine.script_client
         client.resp = run.resp

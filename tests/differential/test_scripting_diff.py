@@ -230,6 +230,11 @@ def test_read_only_scripts(diff):
         ("EVAL_RO", "return redis.call('get', KEYS[1])", "1", "k"),
         ("EVAL_RO", "return redis.call('set', KEYS[1], 'x')", "1", "k"),
         ("EVAL_RO", "return redis.pcall('del', KEYS[1])", "1", "k"),
+        ("PFADD", "hll", "a"),
+        ("EVAL_RO", "return redis.pcall('pfcount', KEYS[1])", "1", "hll"),  # may_replicate counts as a write
+        ("EVAL_RO", "return redis.pcall('publish', 'ch', 'm')", "0"),
+        ("EVAL", "return redis.call('pfcount', KEYS[1])", "1", "hll"),
+        ("EVAL", "#!lua flags=no-writes\nreturn redis.pcall('publish', 'ch', 'm')", "0"),
         ("SCRIPT", "LOAD", "return redis.call('set', 'k', 'y')"),
         ("EVALSHA_RO", sha1("return redis.call('set', 'k', 'y')"), "0"),
         ("GET", "k"),
