@@ -204,7 +204,9 @@ class BlockingManager:
 
     @property
     def blocked_count(self) -> int:
-        return len(self.waiters)
+        """INFO's blocked_clients: waiters on keys and clients held by CLIENT PAUSE, which
+        Redis blocks too (BLOCKED_POSTPONE) and counts alike."""
+        return len(self.waiters) + len(self.paused_clients)
 
     # -- CLIENT PAUSE -------------------------------------------------------------------------
 

@@ -186,14 +186,15 @@ def test_write_queued_inside_multi_is_held(r, connect):
         client.read_reply()
 
 
-@pytest.mark.xfail(strict=True, reason="blocking.py/server_admin.py: INFO blocked_clients does not count "
-                                       "clients held by CLIENT PAUSE; Redis does")
 def test_paused_clients_count_as_blocked(r, connect):
     r.execute_command("CLIENT", "PAUSE", "100000", "WRITE")
     writer = connect()
     writer.send("SET", "k", "v")
     wait_until(lambda: held(r, writer.id), message="writer held")
     assert r.info("clients")["blocked_clients"] == 1
+    r.execute_command("CLIENT", "UNPAUSE")
+    assert writer.read_reply() == b"+OK\r\n"
+    assert r.info("clients")["blocked_clients"] == 0
 
 
 def test_expiry_is_paused_with_writes(r, connect):
