@@ -8,6 +8,7 @@ to compare two versions of the code, and bench_core.py for what a client sees. N
 
     python bench/bench_hotpath.py                      # set,get,incr,ping at -P 1 and 16
     python bench/bench_hotpath.py --tests get -P 16 --root /path/to/other/checkout
+    python bench/bench_hotpath.py --tests celery-task,brpop-blocked -P 1   # Celery's traffic
 """
 
 from __future__ import annotations
@@ -31,6 +32,35 @@ REQUESTS: dict[str, tuple[bytes, ...]] = {
     "mset": (b"MSET", *[b"key:__rand_int__", b"xxx"] * 10),
 }
 
+# Celery's traffic (kombu's broker calls and the Redis result backend, with a ~1 KB message):
+# several commands per case, so their figure is CPU per sequence, not per command.
+_TAG = b"3f1c1a52-5a8e-4f7e-9a55-0f3a7f1d2c4b"
+_MESSAGE = b'{"body": "%b"}' % (b"x" * 1000)
+_PRIORITY_QUEUES = (b"celery", b"celery\x06\x163", b"celery\x06\x166", b"celery\x06\x169")
+SEQUENCES: dict[str, tuple[tuple[bytes, ...], ...]] = {
+    # a BRPOP that finds data (the worker's fetch), with the LPUSH that put it there
+    "lpush+brpop": ((b"LPUSH", b"celery", _MESSAGE), (b"BRPOP", *_PRIORITY_QUEUES, b"1")),
+    # QoS.append: the unacked index and payload, in a transaction; ack removes them again
+    "exec-zadd-hset": ((b"MULTI",), (b"ZADD", b"unacked_index", b"1732000000.123456", _TAG),
+                       (b"HSET", b"unacked", _TAG, _MESSAGE), (b"EXEC",)),
+    "exec-zrem-hdel": ((b"MULTI",), (b"ZREM", b"unacked_index", _TAG), (b"HDEL", b"unacked", _TAG), (b"EXEC",)),
+    # one task end to end: publish, fetch, unacked index, result stored and published, ack
+    "celery-task": (
+        (b"LPUSH", b"celery", _MESSAGE), (b"BRPOP", *_PRIORITY_QUEUES, b"1"),
+        (b"MULTI",), (b"ZADD", b"unacked_index", b"1732000000.123456", _TAG),
+        (b"HSET", b"unacked", _TAG, _MESSAGE), (b"EXEC",),
+        (b"MULTI",), (b"SETEX", b"celery-task-meta-" + _TAG, b"86400", b'{"status": "SUCCESS"}'),
+        (b"PUBLISH", b"celery-task-meta-" + _TAG, b'{"status": "SUCCESS"}'), (b"EXEC",),
+        (b"MULTI",), (b"ZREM", b"unacked_index", _TAG), (b"HDEL", b"unacked", _TAG), (b"EXEC",),
+        (b"GET", b"celery-task-meta-" + _TAG),
+    ),
+}
+# Two clients: the first one's command blocks, the second one's serves it (an idle worker's
+# BRPOP woken by a publisher's LPUSH); the figure is CPU per block-and-serve cycle.
+BLOCKING: dict[str, tuple[tuple[bytes, ...], tuple[bytes, ...]]] = {
+    "brpop-blocked": ((b"BRPOP", *_PRIORITY_QUEUES, b"1"), (b"LPUSH", b"celery", _MESSAGE)),
+}
+
 
 class DroppingTransport:
     """Enough of an asyncio transport for ClientProtocol; written bytes are discarded."""
@@ -49,15 +79,16 @@ def request(*args: bytes) -> bytes:
     return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%b\r\n" % (len(arg), arg) for arg in args)
 
 
-def connect():
-    """A server without listeners and one connected client's protocol object."""
+def connect(server=None):
+    """One connected client's protocol object, on server or on a new server without listeners."""
     from ember.cli import build_config
     from ember.commands import load_all
     from ember.server.app import Server
     from ember.server.network import ClientProtocol
 
-    load_all()
-    server = Server(build_config(["--save", "", "--port", "0"]))
+    if server is None:
+        load_all()
+        server = Server(build_config(["--save", "", "--port", "0"]))
     protocol = ClientProtocol(server)
     protocol.connection_made(DroppingTransport())
     protocol.data_received(request(b"SET", b"key:__rand_int__", b"xxx"))  # GET hits, like after -t set
@@ -65,23 +96,32 @@ def connect():
 
 
 def cost_per_command(test: str, pipeline: int, commands: int, rounds: int) -> float:
-    """Best round's process CPU time per command, in microseconds."""
+    """Best round's process CPU time per command (per sequence for SEQUENCES, per cycle for
+    BLOCKING), in microseconds."""
     protocol = connect()
-    batch = request(*REQUESTS[test]) * pipeline
+    if test in BLOCKING:  # one command per read: a pipeline would queue behind the blocked one
+        pipeline = 1
+        blocks, serves = BLOCKING[test]
+        feeds = ((protocol, request(*blocks)), (connect(protocol.server), request(*serves)))
+    else:
+        sequence = SEQUENCES[test] if test in SEQUENCES else (REQUESTS[test],)
+        feeds = ((protocol, b"".join(request(*args) for args in sequence) * pipeline),)
     reads = max(commands // pipeline, 1)
-    protocol.data_received(batch)  # warm up
+    for connection, batch in feeds:  # warm up
+        connection.data_received(batch)
     best = float("inf")
     for _ in range(rounds):
         started = time.process_time()
         for _ in range(reads):
-            protocol.data_received(batch)
+            for connection, batch in feeds:
+                connection.data_received(batch)
         best = min(best, time.process_time() - started)
     return best / (reads * pipeline) * 1e6
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tests", default="set,get,incr,ping", help=f"comma-separated: {', '.join(REQUESTS)}")
+    parser.add_argument("--tests", default="set,get,incr,ping", help=f"comma-separated: {', '.join([*REQUESTS, *SEQUENCES, *BLOCKING])}")
     parser.add_argument("-P", "--pipelines", type=int, nargs="+", default=[1, 16])
     parser.add_argument("-n", "--commands", type=int, default=50_000, help="commands per round")
     parser.add_argument("--rounds", type=int, default=9)

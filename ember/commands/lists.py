@@ -44,7 +44,7 @@ RANK_ZERO = ("ERR RANK can't be zero: use 1 to start from the first match, 2 fro
 
 def list_fill(client: Client) -> int:
     """list-max-listpack-size, which decides listpack vs quicklist."""
-    return client.server.config["list-max-listpack-size"]
+    return client.server.config.values["list-max-listpack-size"]  # canonical name: no alias lookup
 
 
 def notify(client: Client, event: str, key: bytes, cls: str = "l") -> None:

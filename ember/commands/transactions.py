@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING
 from ..protocol.encoder import NULL_ARRAY
 from ..protocol.errors import CommandError
 from ..server.client import NO_REPLY
-from ..server.dispatch import call, resolve
+from ..server.dispatch import call
 from ..server.multi import Transaction
 from .table import command
 
 if TYPE_CHECKING:
     from ..server.client import Client
+    from .table import Command
 
 GROUP = "transactions"
 CONTROL_FLAGS = "noscript loading stale fast allow_busy"
@@ -57,7 +58,7 @@ def exec_(client: Client, args: list[bytes]):
         server.tracking.transaction_done(client)  # CLIENT CACHING covered this whole EXEC
 
 
-def run_queued(client: Client, queued: list[list[bytes]]):
+def run_queued(client: Client, queued: list[tuple[Command, list[bytes]]]):
     """Run the queued commands with blocking denied; each reply is added as soon as it exists.
 
     The header is the one array header RESP2 and RESP3 share, written like any reply: not at
@@ -67,9 +68,8 @@ def run_queued(client: Client, queued: list[list[bytes]]):
         client.out.append(b"*%d\r\n" % len(queued))
     client.in_exec = True
     try:
-        for args in queued:
-            cmd = resolve(args)  # it resolved when it was queued; the table does not change
-            reply = cmd if cmd.__class__ is CommandError else call(client, cmd, args)
+        for cmd, args in queued:
+            reply = call(client, cmd, args)
             if reply is not NO_REPLY:
                 client.add_reply(reply)
     finally:

@@ -13,7 +13,6 @@ the encoder prints them (bulk strings in RESP2, doubles in RESP3).
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -87,15 +86,15 @@ COMPLEXITY = {
     "zdiffstore": "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.",
 }
 
+# A plain decimal ([-]digits[.digits]) shorter than this can neither overflow nor underflow.
+PLAIN_SCORE_MAX = 40
+
+
 def parse_score(raw: bytes, error: str = NOT_FLOAT) -> float:
     """A double argument as Redis's getDoubleFromObject reads it (NaN and overflow rejected)."""
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan  # hex floats and other strtod-only forms: the slow path below
-    if value == value and not math.isinf(value) and value != 0 and b"_" not in raw \
-            and raw[:1] not in C_SPACES and raw[-1:] not in C_SPACES:
-        return value  # the common case: a plain finite number
+    unsigned = raw[1:] if raw[:1] == b"-" else raw
+    if len(raw) < PLAIN_SCORE_MAX and unsigned.replace(b".", b"", 1).isdigit():
+        return float(raw)  # the common case: strtod reads a plain decimal as float() does
     value, consumed, out_of_range = c_strtod(raw)
     if not raw or raw[:1] in C_SPACES or consumed != len(raw) or out_of_range or value != value:
         raise CommandError(error)
@@ -258,8 +257,9 @@ def _parse_zadd_options(args: list[bytes], incr: bool) -> tuple[AddOptions, int]
 
 def zadd_generic(client: Client, args: list[bytes], incr: bool) -> Any:
     opts, first = _parse_zadd_options(args, incr)
-    scores = [parse_score(args[i]) for i in range(first, len(args), 2)]
-    members = args[first + 1::2]
+    pairs = args[first:]  # an even count: checked by the options parser
+    scores = list(map(parse_score, pairs[::2]))
+    members = pairs[1::2]
     key = args[1]
     db = client.db
     zset = db.write_lookup(key, "zset")

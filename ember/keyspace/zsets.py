@@ -39,8 +39,8 @@ class Limits(NamedTuple):
 
 
 def listpack_limits(server: Server) -> Limits:
-    config = server.config
-    return Limits(config["zset-max-listpack-entries"], config["zset-max-listpack-value"])
+    values = server.config.values  # the canonical names: no alias lookup on ZADD's path
+    return Limits(values["zset-max-listpack-entries"], values["zset-max-listpack-value"])
 
 
 class ScoreRange(NamedTuple):

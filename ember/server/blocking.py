@@ -35,6 +35,7 @@ Serve = Callable[[], Any]  # returns the reply, or None while the keys still can
 
 
 LLONG_MAX = 2**63 - 1
+PLAIN_TIMEOUT_MAX = 16  # characters: under 10**15 seconds, whose deadline fits in a long long
 
 
 def parse_timeout(raw: bytes, unit_seconds: bool = True, now_ms: int | None = None) -> float:
@@ -44,12 +45,17 @@ def parse_timeout(raw: bytes, unit_seconds: bool = True, now_ms: int | None = No
     whole milliseconds; XREAD's BLOCK is integer milliseconds. The deadline must fit in a long long.
     """
     if unit_seconds:
+        if len(raw) < PLAIN_TIMEOUT_MAX and raw.replace(b".", b"", 1).isdigit():
+            # The usual "1" or "0.5": strtod reads a plain decimal as float() does, and one this
+            # short can neither be negative nor push the deadline past a long long.
+            return math.ceil(float(raw) * 1000) / 1000.0
         value, consumed, out_of_range = c_strtod(raw)
         if not raw or raw[:1] in C_SPACES or consumed != len(raw) or out_of_range or value != value:
             raise CommandError("ERR timeout is not a float or out of range")
         if value * 1000 > LLONG_MAX:
             raise CommandError("ERR timeout is out of range")
-        millis = math.ceil(value * 1000)
+        # C turns -inf into LLONG_MIN, which is negative; ceil() of it would raise here
+        millis = -1 if value == -math.inf else math.ceil(value * 1000)
     else:
         millis = parse_int(raw, "ERR timeout is not an integer or out of range")
     if millis < 0:
@@ -77,6 +83,9 @@ class BlockingManager:
     def __init__(self, server: Server) -> None:
         self.server = server
         self.by_key: dict[tuple[int, bytes], deque[Waiter]] = {}
+        # db id -> waiters blocked in it. Key changes are listened to in those databases only,
+        # so a block/serve cycle adds and drops one listener, not one per database.
+        self.waiting_in: dict[int, int] = {}
         self.waiters: dict[int, Waiter] = {}  # client id -> its waiter
         self.ready: dict[tuple[int, bytes], Database] = {}
         self.paused_clients: deque[Client] = deque()
@@ -96,10 +105,13 @@ class BlockingManager:
         if client.in_exec:
             return denied_reply
         waiter = Waiter(client, keys, serve, timeout_reply)
-        if not self.by_key:
-            self.server.watch_keys(self._key_changed, True)
+        db = waiter.db
+        waiting = self.waiting_in.get(db.id, 0)
+        if not waiting:
+            db.listen(self._key_changed)
+        self.waiting_in[db.id] = waiting + 1
         for key in dict.fromkeys(keys):
-            self.by_key.setdefault((client.db.id, key), deque()).append(waiter)
+            self.by_key.setdefault((db.id, key), deque()).append(waiter)
         self.waiters[client.id] = waiter
         client.blocked = True
         if timeout_s > 0 and self.server.loop is not None:
@@ -180,15 +192,20 @@ class BlockingManager:
         if waiter.timer is not None:
             waiter.timer.cancel()
         self.waiters.pop(waiter.client.id, None)
+        db = waiter.db
         for key in dict.fromkeys(waiter.keys):
-            slot = (waiter.db.id, key)
+            slot = (db.id, key)
             queue = self.by_key.get(slot)
             if queue is not None:
                 queue.remove(waiter)
                 if not queue:
                     del self.by_key[slot]
-        if not self.by_key:
-            self.server.watch_keys(self._key_changed, False)
+        waiting = self.waiting_in[db.id] - 1
+        if waiting:
+            self.waiting_in[db.id] = waiting
+        else:
+            del self.waiting_in[db.id]
+            db.unlisten(self._key_changed)
 
     def _resume(self, client: Client) -> None:
         """Run what the client queued while it was blocked, after the current work finishes."""

@@ -30,7 +30,8 @@ class Transaction:
     __slots__ = ("queued", "failed", "writes")
 
     def __init__(self) -> None:
-        self.queued: list[list[bytes]] = []
+        # Each command as the dispatcher resolved it, so EXEC runs it without a second lookup.
+        self.queued: list[tuple[Command, list[bytes]]] = []
         self.failed = False  # a queued command was rejected: EXEC must abort
         self.writes = False  # a queued command may write or replicate: CLIENT PAUSE WRITE holds EXEC
 
@@ -39,7 +40,7 @@ class Transaction:
         would only waste memory (CLIENT LIST's multi= shows what was kept)."""
         if self.failed or client.watch_dirty:
             return
-        self.queued.append(args)
+        self.queued.append((cmd, args))
         if not self.writes and ("write" in cmd.flags or "may_replicate" in cmd.flags):
             self.writes = True
 
@@ -95,6 +96,8 @@ class WatchRegistry:
         self.watchers.setdefault(slot, []).append(client)
 
     def unwatch_all(self, client: Client) -> None:
+        if not client.watched:
+            return  # the usual EXEC: nothing to forget, and the listener is as it should be
         for slot in client.watched:
             clients = self.watchers.get(slot)
             if clients is not None:

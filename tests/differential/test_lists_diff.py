@@ -97,7 +97,7 @@ def test_edge_cases_resp3(diff):
         diff.check(*args)
 
 
-@pytest.mark.parametrize("timeout", ["0.0_1", " 0.01", "0.01 "])
+@pytest.mark.parametrize("timeout", ["0.0_1", " 0.01", "0.01 ", ".", "1.2.3", "-1", "-inf"])
 def test_timeouts_rejected_like_strtold(diff, timeout):
     diff.check("BLPOP", "nokey", timeout)
 

@@ -374,6 +374,20 @@ def test_waiter_in_another_database(ember, r):
     other.close()
 
 
+@pytest.mark.parametrize("arrival", ["swapdb", "move"])
+def test_list_arriving_from_another_database_wakes_the_waiter(ember, r, arrival):
+    """Only databases with waiters listen to key changes: a list that comes in by SWAPDB or
+    MOVE must still wake a waiter there, as it does in Redis."""
+    waiter = block(ember, r, "BLPOP", "k", 0, db=1)
+    r.rpush("k", "from0")
+    if arrival == "swapdb":
+        r.swapdb(0, 1)
+    else:
+        r.move("k", 1)
+    assert waiter.outcome() == [b"k", b"from0"]
+    assert blocked_clients(r) == 0
+
+
 def test_rename_moves_a_list_into_place(ember, r):
     if not server_has(ember, "rename"):
         pytest.skip("RENAME is not implemented yet")

@@ -1,0 +1,104 @@
+"""Sorted-set scores and blocking timeouts: the plain-decimal fast paths of `parse_score` and
+`parse_timeout` must answer exactly as C's strtod rules (`c_strtod`) do for every text,
+including the forms the fast paths leave to the full parser."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from ember.commands.zsets import parse_score
+from ember.protocol.errors import CommandError
+from ember.protocol.numbers import C_SPACES, c_strtod
+from ember.server.blocking import parse_timeout
+
+NOT_FLOAT = "ERR value is not a valid float"
+TIMEOUT_NOT_FLOAT = "ERR timeout is not a float or out of range"
+
+
+def strtod_score(raw: bytes) -> float:
+    """Redis's getDoubleFromObject: the whole text is one strtod number, finite and not NaN."""
+    value, consumed, out_of_range = c_strtod(raw)
+    if not raw or raw[:1] in C_SPACES or consumed != len(raw) or out_of_range or value != value:
+        raise CommandError(NOT_FLOAT)
+    return value
+
+
+def outcome(parse, raw: bytes):
+    try:
+        value = parse(raw)
+    except CommandError as err:
+        return "error", err.message
+    return "value", value, math.copysign(1.0, value)
+
+
+numeric_text = st.text(alphabet="0123456789.-+eE xX_infa\t", max_size=45).map(str.encode)
+
+
+@settings(max_examples=2000)
+@given(numeric_text)
+@example(b"-0")
+@example(b"1" * 39)
+@example(b"1" * 400)
+@example(b"0." + b"0" * 400 + b"1")
+def test_score_agrees_with_strtod(raw):
+    assert outcome(parse_score, raw) == outcome(strtod_score, raw)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    (b"1732000000.123456", 1732000000.123456), (b"1", 1.0), (b"-2.5", -2.5), (b"1.", 1.0),
+    (b".5", 0.5), (b"1e3", 1000.0), (b"0x1p3", 8.0), (b"-inf", -math.inf), (b"+7", 7.0),
+])
+def test_score_values(raw, expected):
+    assert parse_score(raw) == expected
+
+
+@pytest.mark.parametrize("raw", [b"", b".", b"-", b"1.2.3", b" 1", b"1 ", b"1_0", b"nan", b"1" * 400])
+def test_score_errors(raw):
+    with pytest.raises(CommandError, match=NOT_FLOAT):
+        parse_score(raw)
+
+
+def test_negative_zero_score_keeps_its_sign():
+    assert math.copysign(1.0, parse_score(b"-0")) == -1.0
+
+
+def strtod_timeout(raw: bytes) -> float:
+    """Seconds as BLPOP & co read them: one strtod number, rounded up to whole milliseconds."""
+    value, consumed, out_of_range = c_strtod(raw)
+    if not raw or raw[:1] in C_SPACES or consumed != len(raw) or out_of_range or value != value:
+        raise CommandError(TIMEOUT_NOT_FLOAT)
+    if value * 1000 > 2**63 - 1:
+        raise CommandError("ERR timeout is out of range")
+    if value == -math.inf or math.ceil(value * 1000) < 0:
+        raise CommandError("ERR timeout is negative")
+    return math.ceil(value * 1000) / 1000.0
+
+
+@settings(max_examples=2000)
+@given(numeric_text)
+@example(b"9" * 15)
+@example(b"0.0001")
+def test_timeout_agrees_with_strtod(raw):
+    assert outcome(parse_timeout, raw) == outcome(strtod_timeout, raw)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    (b"1", 1.0), (b"0", 0.0), (b"0.5", 0.5), (b"0.0001", 0.001), (b"1.", 1.0), (b".25", 0.25),
+    (b"0x10", 16.0), (b"999999999999999", 999999999999999.0),
+])
+def test_timeout_values(raw, expected):
+    assert parse_timeout(raw) == expected
+
+
+@pytest.mark.parametrize(("raw", "error"), [
+    (b"-1", "ERR timeout is negative"), (b".", TIMEOUT_NOT_FLOAT), (b"1.2.3", TIMEOUT_NOT_FLOAT),
+    (b" 1", TIMEOUT_NOT_FLOAT), (b"", TIMEOUT_NOT_FLOAT), (b"1e300", "ERR timeout is out of range"),
+    (b"inf", "ERR timeout is out of range"), (b"-inf", "ERR timeout is negative"),
+])
+def test_timeout_errors(raw, error):
+    with pytest.raises(CommandError, match=error):
+        parse_timeout(raw)
