@@ -44,6 +44,8 @@ SEQUENCES: dict[str, tuple[tuple[bytes, ...], ...]] = {
     "exec-zadd-hset": ((b"MULTI",), (b"ZADD", b"unacked_index", b"1732000000.123456", _TAG),
                        (b"HSET", b"unacked", _TAG, _MESSAGE), (b"EXEC",)),
     "exec-zrem-hdel": ((b"MULTI",), (b"ZREM", b"unacked_index", _TAG), (b"HDEL", b"unacked", _TAG), (b"EXEC",)),
+    # optimistic locking as redis-py's transaction() and RQ do it
+    "watch-exec": ((b"WATCH", b"job"), (b"MULTI",), (b"SET", b"job", b"xxx"), (b"EXEC",)),
     # one task end to end: publish, fetch, unacked index, result stored and published, ack
     "celery-task": (
         (b"LPUSH", b"celery", _MESSAGE), (b"BRPOP", *_PRIORITY_QUEUES, b"1"),

@@ -22,6 +22,7 @@ from ..protocol.encoder import NULL_ARRAY
 from ..protocol.errors import CommandError
 from ..protocol.numbers import C_SPACES, c_strtod, parse_int
 from .client import NO_REPLY, NoReply
+from .listening import PerDatabaseListener
 
 if TYPE_CHECKING:
     import asyncio
@@ -83,9 +84,7 @@ class BlockingManager:
     def __init__(self, server: Server) -> None:
         self.server = server
         self.by_key: dict[tuple[int, bytes], deque[Waiter]] = {}
-        # db id -> waiters blocked in it. Key changes are listened to in those databases only,
-        # so a block/serve cycle adds and drops one listener, not one per database.
-        self.waiting_in: dict[int, int] = {}
+        self.listening = PerDatabaseListener(self._key_changed)  # in the databases with waiters
         self.waiters: dict[int, Waiter] = {}  # client id -> its waiter
         self.ready: dict[tuple[int, bytes], Database] = {}
         self.paused_clients: deque[Client] = deque()
@@ -106,10 +105,7 @@ class BlockingManager:
             return denied_reply
         waiter = Waiter(client, keys, serve, timeout_reply)
         db = waiter.db
-        waiting = self.waiting_in.get(db.id, 0)
-        if not waiting:
-            db.listen(self._key_changed)
-        self.waiting_in[db.id] = waiting + 1
+        self.listening.add(db)
         for key in dict.fromkeys(keys):
             self.by_key.setdefault((db.id, key), deque()).append(waiter)
         self.waiters[client.id] = waiter
@@ -200,12 +196,7 @@ class BlockingManager:
                 queue.remove(waiter)
                 if not queue:
                     del self.by_key[slot]
-        waiting = self.waiting_in[db.id] - 1
-        if waiting:
-            self.waiting_in[db.id] = waiting
-        else:
-            del self.waiting_in[db.id]
-            db.unlisten(self._key_changed)
+        self.listening.remove(db)
 
     def _resume(self, client: Client) -> None:
         """Run what the client queued while it was blocked, after the current work finishes."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..protocol.errors import CommandError
+from .listening import PerDatabaseListener
 
 if TYPE_CHECKING:
     from ..commands.table import Command
@@ -82,6 +83,7 @@ class WatchRegistry:
     def __init__(self, server: Server) -> None:
         self.server = server
         self.watchers: dict[Slot, list[Client]] = {}
+        self.listening = PerDatabaseListener(self._key_changed)  # in the databases with watched keys
 
     def watch(self, client: Client, key: bytes) -> None:
         if client.watch_dirty:
@@ -91,22 +93,21 @@ class WatchRegistry:
         if slot in client.watched:
             return
         client.watched[slot] = WatchedKey(key_is_expired(db, key), key in db.data)
-        if not self.watchers:
-            self.server.watch_keys(self._key_changed, True)
-        self.watchers.setdefault(slot, []).append(client)
+        clients = self.watchers.get(slot)
+        if clients is None:
+            clients = self.watchers[slot] = []
+            self.listening.add(db)
+        clients.append(client)
 
     def unwatch_all(self, client: Client) -> None:
-        if not client.watched:
-            return  # the usual EXEC: nothing to forget, and the listener is as it should be
         for slot in client.watched:
             clients = self.watchers.get(slot)
             if clients is not None:
                 clients.remove(client)
                 if not clients:
                     del self.watchers[slot]
+                    self.listening.remove(self.server.dbs[slot[0]])
         client.watched.clear()
-        if not self.watchers:
-            self.server.watch_keys(self._key_changed, False)
 
     def forget(self, client: Client) -> None:
         """UNWATCH, DISCARD, EXEC, RESET, disconnect: no keys, and a clean slate."""
