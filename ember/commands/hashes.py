@@ -42,12 +42,13 @@ def _hash_for_write(client: Client, key: bytes) -> tuple[Hash, bool]:
     return value, False
 
 
-def _save(client: Client, key: bytes, value: Hash, created: bool, event: str) -> None:
-    """Store a new hash or record the change to an existing one, then notify."""
+def _save(client: Client, key: bytes, value: Hash, created: bool, event: str, changes: int = 1) -> None:
+    """Store a new hash or record the change to an existing one, then notify. changes: what
+    the dirty counter gains (HSET counts every pair it was given, as Redis)."""
     if created:
-        client.db.set(key, value)
+        client.db.set(key, value, changes=changes)
     else:
-        client.db.modified(key)
+        client.db.modified(key, changes)
     _notify(client, event, key)
 
 
@@ -67,7 +68,7 @@ def _set_pairs(client: Client, args: list[bytes], name: str) -> int:
     new_fields = 0
     for index in range(0, len(pairs), 2):
         new_fields += set_field(pairs[index], pairs[index + 1], limits)
-    _save(client, key, value, created, "hset")
+    _save(client, key, value, created, "hset", len(pairs) // 2)
     return new_fields
 
 

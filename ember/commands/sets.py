@@ -105,7 +105,7 @@ def after_removal(client: Client, key: bytes, value: Sized, event_class: str, ev
     if value:
         db.modified(key, removed)
     else:
-        db.delete(key)
+        db.delete(key, changes=removed)
         notifier.notify(db, "g", "del", key)
 
 
