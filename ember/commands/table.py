@@ -53,8 +53,8 @@ class Command:
     complexity: str = ""
     get_keys: KeyFinder | None = None  # for commands whose keys move (EVAL, ZUNION, XREAD...)
     subcommands: dict[bytes, Command] = field(default_factory=dict)
-    min_args: int = 0  # the arity as a range of len(args), set from arity
-    max_args: int = 0
+    min_args: int = 0  # the arity as the range of len(args) it allows, set from arity: one
+    max_args: int = 0  # chained comparison on the hot path instead of a branch on the sign
     # INFO commandstats
     calls: int = 0
     usec: int = 0
@@ -66,7 +66,7 @@ class Command:
         self.max_args = self.arity if self.arity >= 0 else 2**31
 
     def arity_ok(self, argc: int) -> bool:
-        return argc == self.arity if self.arity >= 0 else argc >= -self.arity
+        return self.min_args <= argc <= self.max_args
 
     def is_key_command(self) -> bool:
         """A command on keys (not a subcommand container): it changes no client or server

@@ -58,8 +58,7 @@ def resolve(args: list[bytes]) -> Command | CommandError:
             if sub is None:
                 return unknown_subcommand(args[1], cmd.name)
             cmd = sub
-    arity = cmd.arity
-    if (len(args) != arity) if arity >= 0 else (len(args) < -arity):  # Command.arity_ok, inlined
+    if not cmd.min_args <= len(args) <= cmd.max_args:  # Command.arity_ok, inlined
         cmd.rejected_calls += 1
         return wrong_arity(cmd.name)
     return cmd
@@ -107,7 +106,7 @@ def execute(client: Client, args: list[bytes]) -> Any:
     """Admit and run one command for client; returns the reply value."""
     cmd = _by_sent_name.get(args[0])
     if cmd is None or cmd.subcommands or \
-            ((len(args) != cmd.arity) if cmd.arity >= 0 else (len(args) < -cmd.arity)):
+            not cmd.min_args <= len(args) <= cmd.max_args:
         cmd = resolve(args)  # the usual command is one dict get; anything else resolves in full
         if cmd.__class__ is CommandError:
             return _unresolved(client, args, cmd)
