@@ -17,7 +17,6 @@ nothing to watch (no WATCH, no blocked client, no tracking) cost a write nothing
 from __future__ import annotations
 
 import heapq
-import random
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -149,12 +148,13 @@ class Database:
         return self.expires.get(key)
 
     def random_key(self) -> bytes | None:
-        """RANDOMKEY. O(N) in the number of keys, where Redis's is O(1): a dict has no random
-        access. Known deviation; a key list with swap-remove would fix it at a cost per write."""
+        """RANDOMKEY: O(log N) through the SCAN index (a dict has no random access), where Redis's
+        is O(1). The index is built on first use, O(N) once, as by the first SCAN, and kept up to
+        date by every write after that. Up to 100 tries past keys whose TTL is due, as Redis."""
         for _ in range(100):
             if not self.data:
                 return None
-            key = random.choice(list(self.data)) if len(self.data) < 64 else _sample_key(self.data)
+            key = self._scan_index().random_element()
             if self.lookup(key) is not None:
                 return key
         return None
@@ -324,15 +324,12 @@ class Database:
     # -- SCAN ---------------------------------------------------------------------------------
 
     def scan_page(self, cursor: int, count: int) -> tuple[int, list[bytes]]:
+        return self._scan_index().page(cursor, count)
+
+    def _scan_index(self) -> ScanIndex:
+        """The index of keys in hash order, built on first use (O(N) once) and kept up to date
+        by every write after that."""
         if self.scan_index is None:
             self.scan_index = ScanIndex(self.data)
-        return self.scan_index.page(cursor, count)
+        return self.scan_index
 
-
-def _sample_key(data: dict[bytes, Any]) -> bytes:
-    """A roughly uniform random key without copying the whole key list."""
-    target = random.randrange(len(data))
-    for index, key in enumerate(data):
-        if index == target:
-            return key
-    raise LookupError("empty dict")

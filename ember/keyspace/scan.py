@@ -13,6 +13,7 @@ never SCAN pay nothing on their write path.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable
 
 from sortedcontainers import SortedList
@@ -39,6 +40,10 @@ class ScanIndex:
 
     def discard(self, item: bytes) -> None:
         self._items.discard((_hash(item), item))
+
+    def random_element(self) -> bytes:
+        """One element chosen uniformly, in O(log N) (the index is a positional tree)."""
+        return self._items[random.randrange(len(self._items))][1]
 
     def page(self, cursor: int, count: int) -> tuple[int, list[bytes]]:
         """Up to about `count` elements from `cursor` on, and the cursor to continue from (0: done).

@@ -63,6 +63,22 @@ def test_randomkey(r):
     assert r.randomkey() in (b"a", b"b")
 
 
+def test_randomkey_reaches_every_key_and_follows_writes(r):
+    r.mset({f"k{i}": i for i in range(5)})
+    pipe = r.pipeline(transaction=False)
+    for _ in range(400):
+        pipe.randomkey()
+    # Missing one of 5 keys in 400 uniform draws has a probability under 1e-37.
+    assert set(pipe.execute()) == {b"k0", b"k1", b"k2", b"k3", b"k4"}
+    r.delete("k0", "k1", "k2", "k3")  # the index RANDOMKEY built follows deletes...
+    r.set("new", "1")  # ...and new keys
+    for _ in range(400):
+        pipe.randomkey()
+    assert set(pipe.execute()) == {b"k4", b"new"}
+    r.flushdb()
+    assert r.randomkey() is None
+
+
 def test_rename_and_renamenx(r):
     r.set("a", "1", ex=100)
     r.set("b", "2")
