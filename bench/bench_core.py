@@ -54,8 +54,14 @@ def pin(pid: int, core: int) -> None:
 
 
 def run_benchmark(server: ServerProcess, test: str, args: argparse.Namespace, pipeline: int) -> Run:
-    command = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(server.port), "-t", test,
-               "-n", str(args.requests), "-c", str(args.clients), "-P", str(pipeline), "--csv"]
+    return redis_benchmark(server, args, pipeline, "-t", test)
+
+
+def redis_benchmark(server: ServerProcess, args: argparse.Namespace, pipeline: int, *workload: str) -> Run:
+    """One redis-benchmark run of workload (`-t test`, or a command to send) on the client core:
+    its requests/s and the server's CPU µs per request."""
+    command = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(server.port), "-n", str(args.requests),
+               "-c", str(args.clients), "-P", str(pipeline), "--csv", *workload]
     if args.client_core is not None:
         command = ["taskset", "-c", str(args.client_core), *command]
     before = cpu_seconds(server.process.pid)
@@ -63,7 +69,7 @@ def run_benchmark(server: ServerProcess, test: str, args: argparse.Namespace, pi
     cpu = cpu_seconds(server.process.pid) - before
     rows = [row for row in csv.reader(io.StringIO(result.stdout)) if row and row[0] != "test"]
     if len(rows) != 1:
-        raise RuntimeError(f"unexpected redis-benchmark output for {test}:\n{result.stdout}{result.stderr}")
+        raise RuntimeError(f"unexpected redis-benchmark output for {workload}:\n{result.stdout}{result.stderr}")
     name, rps = rows[0][0], float(rows[0][1])
     return Run(name, rps, cpu * 1e6 / args.requests)
 

@@ -22,19 +22,16 @@ of the engine (--root). Not a test.
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
-import io
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_core import Run, cpu_seconds, pin, tools_installed  # noqa: E402  (shared measuring helpers)
+from bench_core import Run, pin, redis_benchmark, tools_installed  # noqa: E402  (shared measuring helpers)
 
 from tests.conftest import ServerProcess, start_ember, start_redis  # noqa: E402
 
@@ -49,17 +46,8 @@ SCRIPTS = {
 
 def run_evalsha(server: ServerProcess, name: str, args: argparse.Namespace, pipeline: int) -> Run:
     sha = server.client().script_load(SCRIPTS[name])
-    command = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(server.port), "-n", str(args.requests),
-               "-c", str(args.clients), "-P", str(pipeline), "--csv", "EVALSHA", sha, "1", "bench:key", "token"]
-    if args.client_core is not None:
-        command = ["taskset", "-c", str(args.client_core), *command]
-    before = cpu_seconds(server.process.pid)
-    result = subprocess.run(command, capture_output=True, text=True, check=True)
-    cpu = cpu_seconds(server.process.pid) - before
-    rows = [row for row in csv.reader(io.StringIO(result.stdout)) if row and row[0] != "test"]
-    if len(rows) != 1:
-        raise RuntimeError(f"unexpected redis-benchmark output for {name}:\n{result.stdout}{result.stderr}")
-    return Run(name, float(rows[0][1]), cpu * 1e6 / args.requests)
+    run = redis_benchmark(server, args, pipeline, "EVALSHA", sha, "1", "bench:key", "token")
+    return Run(name, run.rps, run.cpu_us_per_op)
 
 
 def in_process_cost(name: str, pipeline: int, commands: int, rounds: int) -> float:

@@ -134,7 +134,9 @@ class Tracking:
         client.tracking = None
         self.tracking_clients -= 1
         if not self.tracking_clients:
-            self.readers.clear()  # nobody left to invalidate; a new tracking client starts clean
+            # Nobody left to invalidate: a new tracking client starts clean. (Redis keeps the keys,
+            # counted by INFO tracking_total_keys, until they change or FLUSHALL.)
+            self.readers.clear()
             self.server.watch_keys(self._key_changed, False)
 
     def client_closed(self, client: Client) -> None:
