@@ -134,8 +134,7 @@ def validate_client_name(name: bytes) -> None:
 def reset(client: Client, args: list[bytes]):
     server = client.server
     if client.monitor:
-        client.monitor = False
-        server.monitors.remove(client)
+        server.remove_monitor(client)
     server.tracking.disable(client)
     client.db = server.dbs[0]
     client.resp = 2

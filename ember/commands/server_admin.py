@@ -338,7 +338,7 @@ def _stats_section(server: Server) -> Fields:
         ("reply_buffer_expands", 0),
         ("eventloop_cycles", 0),
         ("eventloop_duration_sum", 0),
-        ("eventloop_duration_cmd_sum", sum(cmd.usec for cmd in TABLE.all())),
+        ("eventloop_duration_cmd_sum", sum(cmd.nsec for cmd in TABLE.all()) // 1000),
         ("instantaneous_eventloop_cycles_per_sec", 0),
         ("instantaneous_eventloop_duration_usec", 0),
         ("acl_access_denied_auth", 0),
@@ -394,9 +394,10 @@ def _commandstats_section(server: Server) -> Fields:
     fields: Fields = []
     for cmd in TABLE.all():
         if cmd.calls or cmd.failed_calls or cmd.rejected_calls:
-            per_call = cmd.usec / cmd.calls if cmd.calls else 0.0
+            usec = cmd.nsec // 1000
+            per_call = cmd.nsec / 1000 / cmd.calls if cmd.calls else 0.0
             fields.append((f"cmdstat_{cmd.name}",
-                           f"calls={cmd.calls},usec={cmd.usec},usec_per_call={per_call:.2f},"
+                           f"calls={cmd.calls},usec={usec},usec_per_call={per_call:.2f},"
                            f"rejected_calls={cmd.rejected_calls},failed_calls={cmd.failed_calls}"))
     return fields
 
@@ -905,8 +906,7 @@ declare_help("latency", _LATENCY_HELP, since="2.8.13")
 def monitor(client: Client, args: list[bytes]):
     if client.monitor:
         return NO_REPLY  # Redis ignores MONITOR from a client that already monitors
-    client.monitor = True
-    client.server.monitors.append(client)
+    client.server.add_monitor(client)
     return "OK"
 
 

@@ -53,20 +53,20 @@ class Command:
     complexity: str = ""
     get_keys: KeyFinder | None = None  # for commands whose keys move (EVAL, ZUNION, XREAD...)
     subcommands: dict[bytes, Command] = field(default_factory=dict)
-    min_args: int = 0  # the arity as the range of len(args) it allows, set from arity: one
-    max_args: int = 0  # chained comparison on the hot path instead of a branch on the sign
+    # The arity as the range of len(args) it allows, set from arity: one `in` on the hot path
+    # instead of a branch on the sign.
+    argc: range = range(0)
     # INFO commandstats
     calls: int = 0
-    usec: int = 0
+    nsec: int = 0  # shown as usec; summed in ns so that a call costs no division
     rejected_calls: int = 0
     failed_calls: int = 0
 
     def __post_init__(self) -> None:
-        self.min_args = abs(self.arity)
-        self.max_args = self.arity if self.arity >= 0 else 2**31
+        self.argc = range(abs(self.arity), (self.arity if self.arity >= 0 else 2**31) + 1)
 
     def arity_ok(self, argc: int) -> bool:
-        return self.min_args <= argc <= self.max_args
+        return argc in self.argc
 
     def is_key_command(self) -> bool:
         """A command on keys (not a subcommand container): it changes no client or server
@@ -86,7 +86,7 @@ class Command:
         return [args[i] for i in self.key_positions(args)]
 
     def reset_stats(self) -> None:
-        self.calls = self.usec = self.rejected_calls = self.failed_calls = 0
+        self.calls = self.nsec = self.rejected_calls = self.failed_calls = 0
         for sub in self.subcommands.values():
             sub.reset_stats()
 
@@ -127,6 +127,11 @@ class CommandTable:
         if cmd is not None and cmd.subcommands and len(args) > 1:
             return cmd.subcommands.get(args[1].lower())
         return cmd
+
+    def total_calls(self) -> int:
+        """Commands run since the last CONFIG RESETSTAT (INFO total_commands_processed): the
+        sum of the per-command counts, so that a call counts once."""
+        return sum(cmd.calls for cmd in self.all())
 
     def all(self) -> list[Command]:
         """Every command and subcommand."""

@@ -293,7 +293,7 @@ class LuaSandbox:
             cmd = self._lookup(args)
             if cmd is None:
                 raise ScriptError("ERR Unknown Redis command called from script")
-        if not cmd.min_args <= len(args) <= cmd.max_args:  # Command.arity_ok, inlined
+        if len(args) not in cmd.argc:  # Command.arity_ok, inlined
             raise ScriptError("ERR Wrong number of args calling Redis command from script")
         flags = cmd.flags
         if "noscript" in flags:

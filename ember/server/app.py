@@ -79,13 +79,18 @@ class Server:
         cfg = self.config
         self.slowlog_threshold_us = cfg["slowlog-log-slower-than"]
         self.latency_threshold_ms = cfg["latency-monitor-threshold"]
-        # The one duration call() compares each command with: the lower enabled threshold.
-        self.slow_call_us = min(self.slowlog_threshold_us if self.slowlog_threshold_us >= 0 else 2**62,
-                                self.latency_threshold_ms * 1000 if self.latency_threshold_ms > 0 else 2**62)
+        self._refresh_notable_call_ns()
         self.proto_max_bulk_len = cfg["proto-max-bulk-len"]
         self.query_buffer_limit = cfg["client-query-buffer-limit"]
         if self.slowlog.maxlen != cfg["slowlog-max-len"]:
             self.slowlog = deque(self.slowlog, maxlen=cfg["slowlog-max-len"])
+
+    def _refresh_notable_call_ns(self) -> None:
+        """The one duration call() compares each command with (dispatch.after_notable_call):
+        the lower enabled slow threshold, or 0 while a MONITOR client wants every command."""
+        slow_us = min(self.slowlog_threshold_us if self.slowlog_threshold_us >= 0 else 2**52,
+                      self.latency_threshold_ms * 1000 if self.latency_threshold_ms > 0 else 2**52)
+        self.notable_call_ns = 0 if self.monitors else slow_us * 1000
 
     # -- clients ------------------------------------------------------------------------------
 
@@ -117,7 +122,7 @@ class Server:
         self.pubsub.client_closed(client)
         self.tracking.client_closed(client)
         if client.monitor:
-            self.monitors.remove(client)
+            self.remove_monitor(client)
 
     def pause_clients(self, mode: str, until_ms: int) -> None:
         """CLIENT PAUSE: hold commands of other clients ('write' or 'all') until until_ms."""
@@ -155,6 +160,16 @@ class Server:
                 samples[-1] = (now, latency_ms)
         else:
             samples.append((now, latency_ms))
+
+    def add_monitor(self, client: Client) -> None:
+        client.monitor = True
+        self.monitors.append(client)
+        self._refresh_notable_call_ns()
+
+    def remove_monitor(self, client: Client) -> None:
+        client.monitor = False
+        self.monitors.remove(client)
+        self._refresh_notable_call_ns()
 
     def feed_monitors(self, client: Client, args: list[bytes]) -> None:
         line = monitor_line(time.time(), client.db.id, client.addr, args)

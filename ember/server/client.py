@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ..keyspace.database import ACCESS_CLOCK
@@ -16,6 +18,7 @@ from ..protocol.encoder import BULK_HEADERS, CRLF, STATUS_CACHE, encode_into
 if TYPE_CHECKING:
     import asyncio
 
+    from ..commands.table import Command
     from ..keyspace.database import Database
     from ..protocol.parser import RequestParser
     from .app import Server
@@ -34,6 +37,7 @@ NO_REPLY = NoReply()
 _monotonic = time.monotonic
 _execute = _call = None  # dispatch.execute and call, imported on first use (dispatch imports
 _LEAN: dict = {}  # the command table), and dispatch.LEAN
+_NO_COMMANDS: Mapping[bytes, Command] = MappingProxyType({})
 
 
 def _import_execute():
@@ -130,68 +134,76 @@ class Client:
 
     # -- running commands ---------------------------------------------------------------------
 
-    def admitted(self) -> bool:
-        """Nothing for dispatch.execute to check before this client's next key command: no
-        transaction, authenticated, not in RESP2 pub/sub mode, no MISCONF, no CLIENT PAUSE.
-        Key commands change none of this, so a batch decides it once and again after any
-        other command."""
+    def lean_commands(self) -> Mapping[bytes, Command]:
+        """The commands this client's batch may run without dispatch.execute's admission checks
+        (dispatch.LEAN), or none. All of them while nothing is to be checked: no transaction,
+        authenticated, not in RESP2 pub/sub mode, no MISCONF, no CLIENT PAUSE, and replies on
+        (CLIENT REPLY). Key commands change none of this, so a batch decides it once and again
+        after any other command."""
         server = self.server
-        return (self.tx is None and self.authenticated and server.write_error is None
-                and not server.blocking.pause_mode
-                and not (self.resp == 2 and (self.channels or self.patterns or self.shard_channels)))
+        if (self.tx is None and self.authenticated and server.write_error is None
+                and not server.blocking.pause_mode and self.reply_mode == "on"
+                and not (self.resp == 2 and (self.channels or self.patterns or self.shard_channels))):
+            return _LEAN
+        return _NO_COMMANDS
 
     def process(self) -> None:
         """Run queued commands until the queue is empty or the client blocks; flush replies once."""
+        self.last_interaction = _monotonic()  # per read, as Redis's readQueryFromClient
+        if not self.blocked and not self.close_after_reply:
+            clock = ACCESS_CLOCK
+            clock.caching = True  # one access-time read for the whole batch
+            self._run_pending()
+            clock.caching = False
+            clock.ms = 0
+        # Replies wait for the end of the loop pass, except when the AOF must see the batch's
+        # writes before its replies leave (its own hooks order that) or the client is closing.
+        writer = self.reply_writer
+        if writer is not None and self.out and not self.close_after_reply and not self.server.propagator.sinks:
+            writer.defer(self)
+        else:
+            self.flush()
+
+    def _run_pending(self) -> None:
+        """The loop of process(). Key commands go straight to dispatch.call while
+        lean_commands() allows; everything else through dispatch.execute."""
         execute = _execute or _import_execute()
-        call, lean = _call, _LEAN
+        call = _call
         server = self.server
         propagator, blocking = server.propagator, server.blocking
         pending = self.pending
         out = self.out
         append = out.append
-        self.last_interaction = _monotonic()  # per read, as Redis's readQueryFromClient
-        clock = ACCESS_CLOCK
-        clock.caching = True  # one access-time read for the whole batch
-        admitted = self.admitted()
-        while pending and not self.blocked and not self.close_after_reply:
+        lean = self.lean_commands()
+        while pending:
             args = pending.popleft()
-            cmd = admitted and lean.get(args[0])
-            if cmd and cmd.min_args <= len(args) <= cmd.max_args:
-                # execute() without its admission checks, which admitted() found nothing for
-                reply = call(self, cmd, args)
-                if propagator.pending:
-                    propagator.flush()
-                if blocking.ready:
-                    blocking.serve_ready()
-            else:
-                reply = execute(self, args)
-                admitted = self.admitted()
-            if reply is NO_REPLY:
+            cmd = lean.get(args[0])
+            if cmd is None or len(args) not in cmd.argc:
+                self.add_reply(execute(self, args))
+                if self.blocked or self.close_after_reply:
+                    return
+                lean = self.lean_commands()
                 continue
-            if self.reply_mode != "on":
-                self.add_reply(reply)
+            reply = call(self, cmd, args)  # execute() without the checks lean_commands() made
+            if propagator.pending:
+                propagator.flush()
+            if blocking.ready:
+                blocking.serve_ready()
             # encode_into, with the commonest replies (a short bulk, "OK", an integer) inlined
-            elif reply.__class__ is bytes and len(reply) < 1024:
-                append(BULK_HEADERS[len(reply)])
-                append(reply)
-                append(CRLF)
+            if reply.__class__ is bytes and len(reply) < 1024:
+                out += (BULK_HEADERS[len(reply)], reply, CRLF)
             elif reply.__class__ is str and reply in STATUS_CACHE:
                 append(STATUS_CACHE[reply])
             elif reply.__class__ is int:
                 append(b":%d\r\n" % reply)
-            else:
+            elif reply is not NO_REPLY:
                 encode_into(out, reply, self.resp)
-        clock.caching = False
-        clock.ms = 0
-        # Replies wait for the end of the loop pass, except when the AOF must see the batch's
-        # writes before its replies leave (its own hooks order that) or the client is closing.
-        writer = self.reply_writer
-        if writer is not None and out and not self.close_after_reply and not propagator.sinks:
-            writer.defer(self)
-        else:
-            self.flush()
+            elif self.blocked:
+                return
 
     def add_reply(self, reply: Any) -> None:
+        if reply is NO_REPLY:
+            return
         mode = self.reply_mode
         if mode == "on":
             encode_into(self.out, reply, self.resp)

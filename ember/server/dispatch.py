@@ -58,7 +58,7 @@ def resolve(args: list[bytes]) -> Command | CommandError:
             if sub is None:
                 return unknown_subcommand(args[1], cmd.name)
             cmd = sub
-    if not cmd.min_args <= len(args) <= cmd.max_args:  # Command.arity_ok, inlined
+    if len(args) not in cmd.argc:  # Command.arity_ok, inlined
         cmd.rejected_calls += 1
         return wrong_arity(cmd.name)
     return cmd
@@ -105,8 +105,7 @@ _SUBSCRIBED_CONTEXT = frozenset((
 def execute(client: Client, args: list[bytes]) -> Any:
     """Admit and run one command for client; returns the reply value."""
     cmd = _by_sent_name.get(args[0])
-    if cmd is None or cmd.subcommands or \
-            not cmd.min_args <= len(args) <= cmd.max_args:
+    if cmd is None or cmd.subcommands or len(args) not in cmd.argc:
         cmd = resolve(args)  # the usual command is one dict get; anything else resolves in full
         if cmd.__class__ is CommandError:
             return _unresolved(client, args, cmd)
@@ -201,24 +200,21 @@ def call(client: Client, cmd: Command, args: list[bytes]) -> Any:
         reply = err
     except Exception as exc:  # a bug in a handler must not take the server down
         reply = _crashed(server, cmd, exc)
-    duration_us = (_perf_ns() - start) // 1000
+    duration_ns = _perf_ns() - start
+    cmd.calls += 1
+    cmd.nsec += duration_ns
+    client.last_command = cmd.name
     if server.dirty != dirty_before and server.propagator.sinks and "write" in cmd.flags:
         server.propagator.add_command(client, args)
     client.rewritten = None
-    cmd.calls += 1
-    cmd.usec += duration_us
-    server.stats.total_commands_processed += 1
-    client.last_command = cmd.name
     if reply.__class__ not in _PLAIN_REPLIES and isinstance(reply, CommandError):
         cmd.failed_calls += 1
         if reply.__class__ is CommandError:  # one relayed from a script was counted where it arose
             server.stats.count_error(reply.code)
     if client.tracking is not None and "readonly" in cmd.flags and not isinstance(reply, CommandError):
         server.tracking.remember_keys(client, cmd.keys(args))
-    if duration_us >= server.slow_call_us:
-        _note_slow_call(client, cmd, args, duration_us)
-    if server.monitors and "skip_monitor" not in cmd.flags and "admin" not in cmd.flags:
-        server.feed_monitors(client, args)
+    if duration_ns >= server.notable_call_ns:
+        after_notable_call(client, cmd, args, duration_ns // 1000)
     return reply
 
 
@@ -228,11 +224,13 @@ def _crashed(server: Server, cmd: Command, exc: Exception) -> CommandError:
     return CommandError(f"ERR internal error running '{cmd.name}': {exc.__class__.__name__}")
 
 
-def _note_slow_call(client: Client, cmd: Command, args: list[bytes], duration_us: int) -> None:
-    """A call past slowlog-log-slower-than or latency-monitor-threshold (Server.slow_call_us is
-    the lower of the two)."""
+def after_notable_call(client: Client, cmd: Command, args: list[bytes], duration_us: int) -> None:
+    """A call past slowlog-log-slower-than or latency-monitor-threshold, or any call while a
+    client monitors (Server.notable_call_ns is the lowest of these)."""
     server = client.server
     if duration_us >= server.slowlog_threshold_us >= 0 and "skip_slowlog" not in cmd.flags:
         server.slowlog_add(client, args, duration_us)
     if server.latency_threshold_ms and duration_us >= server.latency_threshold_ms * 1000:
         server.latency_add("command", duration_us // 1000)
+    if server.monitors and "skip_monitor" not in cmd.flags and "admin" not in cmd.flags:
+        server.feed_monitors(client, args)

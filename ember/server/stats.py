@@ -20,7 +20,6 @@ class SlowlogEntry:
 @dataclass
 class Stats:
     total_connections_received: int = 0
-    total_commands_processed: int = 0
     rejected_connections: int = 0
     expired_keys: int = 0
     expired_stale_perc: float = 0.0
@@ -41,6 +40,12 @@ class Stats:
     errors: dict[str, int] = field(default_factory=dict)  # errorstats: code -> count
     # instantaneous_ops_per_sec: (time, total commands) samples taken by cron
     ops_samples: deque = field(default_factory=lambda: deque(maxlen=16))
+
+    @property
+    def total_commands_processed(self) -> int:
+        from ..commands.table import TABLE  # the table imports nothing of the server
+
+        return TABLE.total_calls()
 
     def count_error(self, code: str) -> None:
         self.total_error_replies += 1
