@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..protocol.encoder import NULL_ARRAY
+from ..protocol.encoder import NULL_ARRAY, encode_into
 from ..protocol.errors import CommandError
 from ..server.client import NO_REPLY
 from ..server.dispatch import call
@@ -43,10 +43,9 @@ def exec_(client: Client, args: list[bytes]):
     if tx is None:
         raise CommandError("ERR EXEC without MULTI")
     client.tx = None
-    server = client.server
-    watches = server.watches
+    watches = client.server.watches
     aborted = tx.failed
-    changed = not aborted and (client.watch_dirty or watches.expired_since_watch(client))
+    changed = not aborted and watches.changed_since_watch(client)
     watches.forget(client)
     try:
         if aborted:
@@ -55,7 +54,8 @@ def exec_(client: Client, args: list[bytes]):
             return NULL_ARRAY
         return run_queued(client, tx.queued)
     finally:
-        server.tracking.transaction_done(client)  # CLIENT CACHING covered this whole EXEC
+        if client.tracking is not None:
+            client.server.tracking.transaction_done(client)  # CLIENT CACHING covered this whole EXEC
 
 
 def run_queued(client: Client, queued: list[tuple[Command, list[bytes]]]):
@@ -64,13 +64,18 @@ def run_queued(client: Client, queued: list[tuple[Command, list[bytes]]]):
     The header is the one array header RESP2 and RESP3 share, written like any reply: not at
     all under CLIENT REPLY OFF.
     """
+    out = client.out
     if client.reply_mode == "on":
-        client.out.append(b"*%d\r\n" % len(queued))
+        out.append(b"*%d\r\n" % len(queued))
     client.in_exec = True
     try:
         for cmd, args in queued:
             reply = call(client, cmd, args)
-            if reply is not NO_REPLY:
+            if reply is NO_REPLY:
+                continue
+            if client.reply_mode == "on":  # Client.add_reply's usual case, without the call
+                encode_into(out, reply, client.resp)  # resp read each time: HELLO may be queued
+            else:
                 client.add_reply(reply)
     finally:
         client.in_exec = False

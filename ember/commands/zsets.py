@@ -246,20 +246,20 @@ def _parse_zadd_options(args: list[bytes], incr: bool) -> tuple[AddOptions, int]
     pairs = len(args) - index
     if pairs % 2 or not pairs:
         raise CommandError(SYNTAX)
-    if opts.nx and opts.xx:
-        raise CommandError("ERR XX and NX options at the same time are not compatible")
-    if (opts.gt and opts.nx) or (opts.lt and opts.nx) or (opts.gt and opts.lt):
-        raise CommandError("ERR GT, LT, and/or NX options at the same time are not compatible")
+    if index > 2:  # flags given: they may clash
+        if opts.nx and opts.xx:
+            raise CommandError("ERR XX and NX options at the same time are not compatible")
+        if (opts.gt and opts.nx) or (opts.lt and opts.nx) or (opts.gt and opts.lt):
+            raise CommandError("ERR GT, LT, and/or NX options at the same time are not compatible")
     if opts.incr and pairs > 2:
         raise CommandError("ERR INCR option supports a single increment-element pair")
     return opts, index
 
 
 def zadd_generic(client: Client, args: list[bytes], incr: bool) -> Any:
-    opts, first = _parse_zadd_options(args, incr)
-    pairs = args[first:]  # an even count: checked by the options parser
-    scores = list(map(parse_score, pairs[::2]))
-    members = pairs[1::2]
+    opts, first = _parse_zadd_options(args, incr)  # which checked that pairs follow
+    scores = list(map(parse_score, args[first::2]))  # every score, before anything changes
+    members = args[first + 1::2]
     key = args[1]
     db = client.db
     zset = db.write_lookup(key, "zset")

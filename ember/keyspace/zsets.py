@@ -16,6 +16,7 @@ Range helpers return (start, stop) positions in the order, so commands slice onc
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, NamedTuple
@@ -40,7 +41,11 @@ class Limits(NamedTuple):
 
 def listpack_limits(server: Server) -> Limits:
     values = server.config.values  # the canonical names: no alias lookup on ZADD's path
-    return Limits(values["zset-max-listpack-entries"], values["zset-max-listpack-value"])
+    return _limits(values["zset-max-listpack-entries"], values["zset-max-listpack-value"])
+
+
+# Limits for given settings, made once: building a NamedTuple costs more than ZADD's own work.
+_limits = functools.lru_cache(maxsize=16)(Limits)
 
 
 class ScoreRange(NamedTuple):

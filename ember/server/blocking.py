@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..commands.table import TABLE
@@ -71,10 +71,10 @@ def parse_timeout(raw: bytes, unit_seconds: bool = True, now_ms: int | None = No
 class Waiter:
     __slots__ = ("client", "db", "keys", "serve", "timeout_reply", "timer")
 
-    def __init__(self, client: Client, keys: list[bytes], serve: Serve, timeout_reply: Any) -> None:
+    def __init__(self, client: Client, keys: Iterable[bytes], serve: Serve, timeout_reply: Any) -> None:
         self.client = client
         self.db = client.db
-        self.keys = keys
+        self.keys = dict.fromkeys(keys)  # each key once, in order (BLPOP k k waits once on k)
         self.serve = serve
         self.timeout_reply = timeout_reply
         self.timer: asyncio.TimerHandle | None = None
@@ -83,7 +83,7 @@ class Waiter:
 class BlockingManager:
     def __init__(self, server: Server) -> None:
         self.server = server
-        self.by_key: dict[tuple[int, bytes], deque[Waiter]] = {}
+        self.by_key: dict[tuple[int, bytes], list[Waiter]] = {}  # oldest waiter first
         self.listening = PerDatabaseListener(self._key_changed)  # in the databases with waiters
         self.waiters: dict[int, Waiter] = {}  # client id -> its waiter
         self.ready: dict[tuple[int, bytes], Database] = {}
@@ -94,7 +94,7 @@ class BlockingManager:
 
     # -- blocking on keys ---------------------------------------------------------------------
 
-    def block(self, client: Client, keys: list[bytes], timeout_s: float, serve: Serve,
+    def block(self, client: Client, keys: Iterable[bytes], timeout_s: float, serve: Serve,
               timeout_reply: Any = NULL_ARRAY, denied_reply: Any = NULL_ARRAY) -> Any:
         """Park client until serve() yields a reply or timeout_s passes (0 = forever).
 
@@ -106,8 +106,14 @@ class BlockingManager:
         waiter = Waiter(client, keys, serve, timeout_reply)
         db = waiter.db
         self.listening.add(db)
-        for key in dict.fromkeys(keys):
-            self.by_key.setdefault((db.id, key), deque()).append(waiter)
+        by_key = self.by_key
+        db_id = db.id
+        for key in waiter.keys:
+            queue = by_key.get((db_id, key))
+            if queue is None:
+                by_key[(db_id, key)] = [waiter]
+            else:
+                queue.append(waiter)
         self.waiters[client.id] = waiter
         client.blocked = True
         if timeout_s > 0 and self.server.loop is not None:
@@ -189,13 +195,14 @@ class BlockingManager:
             waiter.timer.cancel()
         self.waiters.pop(waiter.client.id, None)
         db = waiter.db
-        for key in dict.fromkeys(waiter.keys):
-            slot = (db.id, key)
-            queue = self.by_key.get(slot)
-            if queue is not None:
-                queue.remove(waiter)
-                if not queue:
-                    del self.by_key[slot]
+        by_key = self.by_key
+        db_id = db.id
+        for key in waiter.keys:
+            slot = (db_id, key)
+            queue = by_key[slot]
+            queue.remove(waiter)
+            if not queue:
+                del by_key[slot]
         self.listening.remove(db)
 
     def _resume(self, client: Client) -> None:

@@ -111,8 +111,13 @@ class WatchRegistry:
 
     def forget(self, client: Client) -> None:
         """UNWATCH, DISCARD, EXEC, RESET, disconnect: no keys, and a clean slate."""
-        self.unwatch_all(client)
+        if client.watched:  # most transactions watch nothing
+            self.unwatch_all(client)
         client.watch_dirty = False
+
+    def changed_since_watch(self, client: Client) -> bool:
+        """EXEC's check: a watched key was changed, or has expired since WATCH."""
+        return client.watch_dirty or (bool(client.watched) and self.expired_since_watch(client))
 
     def _mark_dirty(self, client: Client) -> None:
         client.watch_dirty = True
