@@ -37,6 +37,10 @@ KNOWN_FLAGS = frozenset(
 )
 
 
+# Keyless commands that may skip admission checks too: health checks, sent as often as GET.
+_LEAN_KEYLESS = frozenset(("ping", "echo"))
+
+
 @dataclass(eq=False, slots=True)
 class Command:
     name: str  # lower case; "parent|sub" for subcommands
@@ -68,10 +72,12 @@ class Command:
     def arity_ok(self, argc: int) -> bool:
         return argc in self.argc
 
-    def is_key_command(self) -> bool:
-        """A command on keys (not a subcommand container): it changes no client or server
-        state that admission checks look at, so a batch may run it without them (dispatch.LEAN)."""
-        return not self.subcommands and (self.first_key > 0 or self.get_keys is not None)
+    def runs_lean(self) -> bool:
+        """A command on keys (not a subcommand container), or PING/ECHO: it changes no client
+        or server state that admission checks look at, so a batch may run it without them
+        (dispatch.LEAN)."""
+        return not self.subcommands and (self.first_key > 0 or self.get_keys is not None
+                                         or self.name in _LEAN_KEYLESS)
 
     def key_positions(self, args: list[bytes]) -> list[int]:
         """Indexes of the key arguments in args (args[0] is the command name)."""

@@ -45,12 +45,14 @@ def c_strtod(raw: bytes) -> tuple[float, int, bool]:
 
 def parse_int(raw: bytes, error: str = "ERR value is not an integer or out of range") -> int:
     """Parse a signed 64-bit integer the way Redis's string2ll does (no spaces, no '+', no '0x')."""
-    negative = raw[:1] == b"-"
-    digits = raw[1:] if negative else raw
-    # Canonical form only: no '+', spaces or leading zeros ("0" itself is fine, "-0" is not).
-    if digits.isdigit() and len(raw) <= 20 and (digits[:1] != b"0" or raw == b"0"):
-        value = int(raw)
-        if -(2**63) <= value < 2**63:
+    if len(raw) <= 20:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise CommandError(error) from None
+        # int() also takes '+', spaces, '_' and leading zeros; string2ll only the canonical form
+        # ("0" is fine, "-0" is not), which is exactly what printing the value gives back.
+        if b"%d" % value == raw and -(2**63) <= value < 2**63:
             return value
     raise CommandError(error)
 

@@ -47,7 +47,7 @@ def resolve(args: list[bytes]) -> Command | CommandError:
             return unknown_command(args)
         if len(_by_sent_name) < 1024:
             _by_sent_name[args[0]] = cmd
-            if cmd.is_key_command():
+            if cmd.runs_lean():
                 LEAN[args[0]] = cmd
     if cmd.subcommands:
         if len(args) < 2:
@@ -68,8 +68,9 @@ def resolve(args: list[bytes]) -> Command | CommandError:
 # with no lower(). Bounded: odd spellings past the cap just take the slow lookup. The table is
 # final once the server runs (rename-command applies at start-up).
 _by_sent_name: dict[bytes, Command] = {}
-# The key commands among them: for a client with nothing to check before a command (see
-# Client.admitted), Client.process calls these without execute()'s admission checks.
+# Those among them that may run lean (Command.runs_lean): for a client with nothing to check
+# before a command (Client.lean_commands), Client.process calls these without execute()'s
+# admission checks.
 LEAN: dict[bytes, Command] = {}
 
 
@@ -204,7 +205,7 @@ def call(client: Client, cmd: Command, args: list[bytes]) -> Any:
     cmd.calls += 1
     cmd.nsec += duration_ns
     client.last_command = cmd.name
-    if server.dirty != dirty_before and server.propagator.sinks and "write" in cmd.flags:
+    if server.propagator.sinks and server.dirty != dirty_before and "write" in cmd.flags:
         server.propagator.add_command(client, args)
     client.rewritten = None
     if reply.__class__ not in _PLAIN_REPLIES and isinstance(reply, CommandError):

@@ -1,6 +1,7 @@
-"""Sorted-set scores and blocking timeouts: the plain-decimal fast paths of `parse_score` and
-`parse_timeout` must answer exactly as C's strtod rules (`c_strtod`) do for every text,
-including the forms the fast paths leave to the full parser."""
+"""Number arguments. Sorted-set scores and blocking timeouts: the plain-decimal fast paths of
+`parse_score` and `parse_timeout` must answer exactly as C's strtod rules (`c_strtod`) do for
+every text, including the forms the fast paths leave to the full parser. Integers:
+`parse_int` must accept exactly what Redis's string2ll accepts."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 
 from ember.commands.zsets import parse_score
 from ember.protocol.errors import CommandError
-from ember.protocol.numbers import C_SPACES, c_strtod
+from ember.protocol.numbers import C_SPACES, c_strtod, parse_int
 from ember.server.blocking import parse_timeout
 
 NOT_FLOAT = "ERR value is not a valid float"
@@ -102,3 +103,44 @@ def test_timeout_values(raw, expected):
 def test_timeout_errors(raw, error):
     with pytest.raises(CommandError, match=error):
         parse_timeout(raw)
+
+
+# -- integers: parse_int as Redis's string2ll ----------------------------------------------------
+
+def string2ll(raw: bytes) -> int:
+    """Redis's string2ll, by its rules: '0', or an optional '-' then a non-zero digit and more
+    digits, nothing else, within a signed 64-bit range."""
+    text = raw.decode("latin-1")
+    body = text[1:] if text.startswith("-") else text
+    canonical = text == "0" or (body[:1] in tuple("123456789") and all(c in "0123456789" for c in body))
+    if not canonical or not -(2**63) <= int(text) < 2**63:
+        raise CommandError("ERR value is not an integer or out of range")
+    return int(text)
+
+
+integer_text = st.one_of(
+    st.text(alphabet="0123456789-+ _\t", max_size=22).map(str.encode),
+    st.integers(min_value=-(2**64), max_value=2**64).map(lambda n: b"%d" % n),
+)
+
+
+@given(integer_text)
+@example(b"-0")
+@example(b"007")
+@example(b"+5")
+@example(b"1_000")
+@example(b" 1")
+@example(b"9223372036854775807")
+@example(b"9223372036854775808")
+@example(b"-9223372036854775808")
+@example(b"-9223372036854775809")
+@example("\u0661".encode())  # a non-ASCII digit, which str.isdigit() and int() accept as text
+def test_int_agrees_with_string2ll(raw):
+    assert outcome_int(parse_int, raw) == outcome_int(string2ll, raw)
+
+
+def outcome_int(parse, raw: bytes):
+    try:
+        return "value", parse(raw)
+    except CommandError as err:
+        return "error", err.message
