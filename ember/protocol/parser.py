@@ -41,8 +41,8 @@ _LLONG_MIN, _LLONG_MAX = -(2**63), 2**63 - 1
 _HUGE_AGGREGATE = re.compile(rb"[*%~>|][0-9]{6}")
 # For the fast path's pre-scan: digits become '0', aggregate type bytes '*', and the type bytes
 # of replies hiredis returns as bytes ('+' status, '(' big number, '=' verbatim) or as a
-# top-level list ('~' set) become '+'.
-_SCAN_TABLE = bytes.maketrans(b"0123456789*%>|+(=~", b"0000000000****++++")
+# top-level list ('~' set; '|' attribute, which hiredis returns as the list after it) become '+'.
+_SCAN_TABLE = bytes.maketrans(b"0123456789*%>|+(=~", b"0000000000***+++++")
 _BULK_LEN = bytes.__len__
 _JOIN = b"".join
 _JOIN_CHECK_MAX = 1 << 20
@@ -119,10 +119,10 @@ class RequestParser:
         None to hand the whole read to the strict path.
 
         hiredis also reads RESP types that Redis rejects in a request. Those that come back as
-        bytes or as a top-level list ('+' status, '(' big number, '=' verbatim, '~' set) need
-        their type byte in the data: without any, checking that every request is a list of
-        bytes and that hiredis ends on a request boundary is enough. With one (values may
-        contain them too), every request is walked against the bytes instead.
+        bytes or as a top-level list ('+' status, '(' big number, '=' verbatim, '~' set, '|'
+        attribute) need their type byte in the data: without any, checking that every request
+        is a list of bytes and that hiredis ends on a request boundary is enough. With one
+        (values may contain them too), every request is walked against the bytes instead.
         """
         if len(data) > self.max_bulk_len:
             return None

@@ -258,6 +258,9 @@ EXAMPLES = [
     (b"ECHO '\\x41'\r\n", [[b"ECHO", b"\\x41"]], None),
     (b'ECHO ""\r\n', [[b"ECHO", b""]], None),
     (b'SET a "b c"\r\n', [[b"SET", b"a", b"b c"]], None),
+    # RESP3 aggregates after a request are inline lines to Redis, not requests (hiredis reads them)
+    *((b"*1\r\n$4\r\nPING\r\n" + kind + b"1\r\n$1\r\na\r\n$1\r\nb\r\n",
+       [PING, [kind + b"1"], [b"$1"], [b"a"], [b"$1"], [b"b"]], None) for kind in (b"|", b"%", b">", b"~")),
 ]
 
 
