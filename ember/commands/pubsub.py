@@ -12,10 +12,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..keyspace.glob import glob_matcher
-from ..protocol.encoder import Push, encode_into
 from ..protocol.errors import CommandError
 from ..server.client import NO_REPLY
-from ..server.pubsub import PubSub
+from ..server.pubsub import PubSub, push_heads
 from .server_admin import declare_help, subcommand_syntax_error
 from .table import command, container
 
@@ -31,15 +30,15 @@ Change = Callable[["PubSub", "Client", bytes], None]  # e.g. PubSub.subscribe
 
 
 class Kind:
-    """One kind of subscription: its reply name, the client's set and how to count it."""
+    """One kind of subscription: its confirmations, the client's set and how to count it."""
 
-    __slots__ = ("subscribe_reply", "unsubscribe_reply", "subscribe", "unsubscribe", "current",
-                 "count")
+    __slots__ = ("subscribed", "unsubscribed", "subscribe", "unsubscribe", "current", "count")
 
     def __init__(self, name: bytes, subscribe: Change, unsubscribe: Change,
                  current: Callable[[Client], set[bytes]], count: Callable[[Client], int]) -> None:
-        self.subscribe_reply = name + b"subscribe"
-        self.unsubscribe_reply = name + b"unsubscribe"
+        # The start of each confirmation, [b"subscribe", channel, count] say, by RESP version
+        self.subscribed = push_heads(name + b"subscribe", 3)
+        self.unsubscribed = push_heads(name + b"unsubscribe", 3)
         self.subscribe = subscribe
         self.unsubscribe = unsubscribe
         self.current = current
@@ -61,15 +60,23 @@ SHARD_CHANNELS = Kind(b"s", PubSub.ssubscribe, PubSub.sunsubscribe, lambda c: c.
                       _shard_count)
 
 
-def _confirm_each(client: Client, confirmations: list[Push]) -> object:
+NULL_BULK = {2: b"$-1\r\n", 3: b"_\r\n"}
+
+
+def confirmation(heads: dict[int, bytes], name: bytes | None, count: int, resp: int) -> bytes:
+    """encode(Push([kind, name, count]), resp) for heads = Kind.subscribed or .unsubscribed,
+    formatted at once: every (UN)SUBSCRIBE sends one per channel."""
+    bulk = NULL_BULK[resp] if name is None else b"$%d\r\n%b\r\n" % (len(name), name)
+    return b"%b%b:%d\r\n" % (heads[resp], bulk, count)
+
+
+def _confirm_each(client: Client, confirmations: list[bytes]) -> object:
     """Add one confirmation per channel. Like Pub/Sub messages they are pushes, which CLIENT REPLY
     OFF/SKIP does not silence (Redis's CLIENT_PUSHING); a SKIP is used up by this command all
     the same."""
     if client.reply_mode == "skip":
         client.reply_mode = "on"
-    out, resp = client.out, client.resp
-    for confirmation in confirmations:
-        encode_into(out, confirmation, resp)
+    client.out.extend(confirmations)
     return NO_REPLY
 
 
@@ -78,7 +85,7 @@ def subscribe_all(client: Client, names: list[bytes], kind: Kind) -> object:
     confirmations = []
     for name in names:
         kind.subscribe(pubsub, client, name)
-        confirmations.append(Push([kind.subscribe_reply, name, kind.count(client)]))
+        confirmations.append(confirmation(kind.subscribed, name, kind.count(client), client.resp))
     return _confirm_each(client, confirmations)
 
 
@@ -86,11 +93,11 @@ def unsubscribe_all(client: Client, names: list[bytes], kind: Kind) -> object:
     pubsub = client.server.pubsub
     targets = names or list(kind.current(client))  # no names: every current subscription
     if not targets:
-        return _confirm_each(client, [Push([kind.unsubscribe_reply, None, kind.count(client)])])
+        return _confirm_each(client, [confirmation(kind.unsubscribed, None, kind.count(client), client.resp)])
     confirmations = []
     for name in targets:
         kind.unsubscribe(pubsub, client, name)
-        confirmations.append(Push([kind.unsubscribe_reply, name, kind.count(client)]))
+        confirmations.append(confirmation(kind.unsubscribed, name, kind.count(client), client.resp))
     return _confirm_each(client, confirmations)
 
 

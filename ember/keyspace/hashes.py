@@ -14,6 +14,7 @@ HSCAN's stable cursors come from the lazily built indexes of `IndexedCollection`
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -31,8 +32,12 @@ class HashLimits(NamedTuple):
 
 
 def hash_limits(server: Server) -> HashLimits:
-    config = server.config
-    return HashLimits(config["hash-max-listpack-entries"], config["hash-max-listpack-value"])
+    values = server.config.values  # the canonical names: no alias lookup on HSET's path
+    return _limits(values["hash-max-listpack-entries"], values["hash-max-listpack-value"])
+
+
+# Limits for given settings, made once: building a NamedTuple costs more than HSET's own work.
+_limits = functools.lru_cache(maxsize=16)(HashLimits)
 
 
 class Hash(IndexedCollection):
@@ -62,9 +67,7 @@ class Hash(IndexedCollection):
     def prepare(self, pairs: list[bytes], limits: HashLimits) -> None:
         """Before writing field/value `pairs`: go to a hashtable if they can't all fit a listpack
         (Redis's hashTypeTryConversion, which since 7.2 also counts the pairs up front)."""
-        if self.listpack and (
-            len(pairs) // 2 > limits.entries or any(len(arg) > limits.value for arg in pairs)
-        ):
+        if self.listpack and (len(pairs) // 2 > limits.entries or max(map(len, pairs)) > limits.value):
             self.listpack = False
 
     def set(self, field: bytes, value: bytes, limits: HashLimits) -> bool:

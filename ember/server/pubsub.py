@@ -32,15 +32,16 @@ SMESSAGE = b"smessage"
 OUTPUT_LIMIT_DIRECTIVE = "client-output-buffer-limit"
 
 
-def _push_heads(kind: bytes, length: int) -> dict[int, bytes]:
-    """The wire form of a message push up to its kind, by RESP version: a push in RESP3, an
-    array in RESP2. The bulks after it are the same in both."""
+def push_heads(kind: bytes, length: int) -> dict[int, bytes]:
+    """The wire form of a push of `length` elements up to its kind (a message, a subscription
+    confirmation), by RESP version: a push in RESP3, an array in RESP2. The bulks after it are
+    the same in both."""
     rest = b"%d\r\n$%d\r\n%b\r\n" % (length, len(kind), kind)
     return {2: b"*" + rest, 3: b">" + rest}
 
 
-_PUSH_HEADS = {MESSAGE: _push_heads(MESSAGE, 3), PMESSAGE: _push_heads(PMESSAGE, 4),
-               SMESSAGE: _push_heads(SMESSAGE, 3)}
+_PUSH_HEADS = {MESSAGE: push_heads(MESSAGE, 3), PMESSAGE: push_heads(PMESSAGE, 4),
+               SMESSAGE: push_heads(SMESSAGE, 3)}
 BULK = b"$%d\r\n%b\r\n"
 TWO_BULKS = BULK * 2  # channel and message, formatted at once
 
