@@ -377,7 +377,7 @@ def block_for_lists(client: Client, keys: Sequence[bytes], timeout: float, serve
     def retry() -> Any:
         return serve() if holds_list(client, keys) else None
 
-    return client.server.blocking.block(client, list(keys), timeout, retry, denied_reply=denied_reply)
+    return client.server.blocking.block(client, keys, timeout, retry, denied_reply=denied_reply)
 
 
 def blocking_pop(client: Client, keys: list[bytes], left: bool, timeout: float, count: int | None) -> Any:
@@ -387,8 +387,10 @@ def blocking_pop(client: Client, keys: list[bytes], left: bool, timeout: float, 
             return None
         reply = pop_reply(client, found, left, count)
         # Propagated as the plain pop it was (LPOP key, or LPOP key n for BLMPOP's count).
-        propagate_as(client, [b"LPOP" if left else b"RPOP", reply[0]]
-                     + ([] if count is None else [b"%d" % len(reply[1])]))
+        pop = [b"LPOP" if left else b"RPOP", reply[0]]
+        if count is not None:
+            pop.append(b"%d" % len(reply[1]))
+        propagate_as(client, pop)
         return reply
 
     return block_for_lists(client, keys, timeout, serve)

@@ -43,10 +43,12 @@ def exec_(client: Client, args: list[bytes]):
     if tx is None:
         raise CommandError("ERR EXEC without MULTI")
     client.tx = None
-    watches = client.server.watches
     aborted = tx.failed
-    changed = not aborted and watches.changed_since_watch(client)
-    watches.forget(client)
+    changed = False
+    if client.watched or client.watch_dirty:  # after WATCH; most transactions have none
+        watches = client.server.watches
+        changed = not aborted and watches.changed_since_watch(client)
+        watches.forget(client)
     try:
         if aborted:
             return EXECABORT

@@ -126,8 +126,9 @@ class BlockingManager:
 
     def _key_changed(self, db: Database, key: bytes | None) -> None:
         if key is not None:
-            if (db.id, key) in self.by_key:
-                self.ready[(db.id, key)] = db
+            slot = (db.id, key)
+            if slot in self.by_key:
+                self.ready[slot] = db
             return
         for slot in self.by_key:  # the whole db changed (SWAPDB): every waited key may serve now
             if slot[0] == db.id:
