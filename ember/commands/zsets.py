@@ -276,7 +276,9 @@ def zadd_generic(client: Client, args: list[bytes], incr: bool) -> Any:
     added = updated = processed = 0
     score = 0.0
     failed = False
-    for member, score in zip(members, scores, strict=True):  # the last score is INCR's reply
+    # The last score is INCR's reply. Equal lengths by construction: zip(strict=True) would
+    # only cost a keyword call.
+    for member, score in zip(members, scores):  # noqa: B905
         outcome, score = add_member(zset, member, score, opts, limits)
         if outcome == NAN:
             failed = True
