@@ -36,15 +36,17 @@ NO_REPLY = NoReply()
 
 _monotonic = time.monotonic
 _execute = _call = None  # dispatch.execute and call, imported on first use (dispatch imports
-_LEAN: dict = {}  # the command table), and dispatch.LEAN
+_LEAN: dict = {}  # the command table), and dispatch.LEAN and QUEUEABLE
+_QUEUEABLE: dict = {}
 _NO_COMMANDS: Mapping[bytes, Command] = MappingProxyType({})
+QUEUED = STATUS_CACHE["QUEUED"]
 
 
 def _import_execute():
-    global _execute, _call, _LEAN
-    from .dispatch import LEAN, call, execute
+    global _execute, _call, _LEAN, _QUEUEABLE
+    from .dispatch import LEAN, QUEUEABLE, call, execute
 
-    _execute, _call, _LEAN = execute, call, LEAN
+    _execute, _call, _LEAN, _QUEUEABLE = execute, call, LEAN, QUEUEABLE
     return execute
 
 
@@ -135,16 +137,16 @@ class Client:
     # -- running commands ---------------------------------------------------------------------
 
     def lean_commands(self) -> Mapping[bytes, Command]:
-        """The commands this client's batch may run without dispatch.execute's admission checks
-        (dispatch.LEAN), or none. All of them while nothing is to be checked: no transaction,
-        authenticated, not in RESP2 pub/sub mode, no MISCONF, no CLIENT PAUSE, and replies on
-        (CLIENT REPLY). Key commands change none of this, so a batch decides it once and again
-        after any other command."""
+        """The commands this client's batch may run (or queue, inside MULTI) without
+        dispatch.execute's admission checks: dispatch.LEAN (QUEUEABLE), or none. Some while
+        nothing is to be checked: authenticated, not in RESP2 pub/sub mode, no MISCONF, no
+        CLIENT PAUSE, and replies on (CLIENT REPLY). Key commands change none of this, nor
+        MULTI state, so a batch decides it once and again after any other command."""
         server = self.server
-        if (self.tx is None and self.authenticated and server.write_error is None
+        if (self.authenticated and server.write_error is None
                 and not server.blocking.pause_mode and self.reply_mode == "on"
                 and not (self.resp == 2 and (self.channels or self.patterns or self.shard_channels))):
-            return _LEAN
+            return _LEAN if self.tx is None else _QUEUEABLE
         return _NO_COMMANDS
 
     def process(self) -> None:
@@ -183,6 +185,10 @@ class Client:
                 if self.blocked or self.close_after_reply:
                     return
                 lean = self.lean_commands()
+                continue
+            if lean is _QUEUEABLE:  # inside MULTI, as execute() would queue it
+                self.tx.queue(self, cmd, args)  # type: ignore[union-attr]
+                append(QUEUED)
                 continue
             reply = call(self, cmd, args)  # execute() without the checks lean_commands() made
             if propagator.pending:

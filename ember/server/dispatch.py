@@ -49,6 +49,8 @@ def resolve(args: list[bytes]) -> Command | CommandError:
             _by_sent_name[args[0]] = cmd
             if cmd.runs_lean():
                 LEAN[args[0]] = cmd
+                if "no_multi" not in cmd.flags and cmd.name not in _TRANSACTION_CONTROL:
+                    QUEUEABLE[args[0]] = cmd
     if cmd.subcommands:
         if len(args) < 2:
             if cmd.handler is None:
@@ -72,6 +74,9 @@ _by_sent_name: dict[bytes, Command] = {}
 # before a command (Client.lean_commands), Client.process calls these without execute()'s
 # admission checks.
 LEAN: dict[bytes, Command] = {}
+# Those of them a client inside MULTI queues the same way, skipping execute(): not refused in a
+# transaction (no_multi) and not a transaction command itself (WATCH).
+QUEUEABLE: dict[bytes, Command] = {}
 
 
 # An HTTP request sent to the server (cross-protocol scripting from a browser) starts like this.

@@ -34,6 +34,18 @@ class RawConnection:
         self.sock.sendall(encode_command(args))
         return self.read_reply()
 
+    def pipeline(self, commands: list[tuple]) -> list[bytes]:
+        """Send commands in one write (so the server reads them as one batch), then CLIENT REPLY
+        ON (which uses up a pending SKIP) and RESET, and return the raw replies before RESET's
+        (some commands, e.g. under CLIENT REPLY OFF, have none). RESET also leaves the connection
+        as new."""
+        ending = [("CLIENT", "REPLY", "ON"), ("RESET",)]
+        self.sock.sendall(b"".join(encode_command(args) for args in [*commands, *ending]))
+        replies = []
+        while (reply := self.read_reply()) != b"+RESET\r\n":
+            replies.append(reply)
+        return replies
+
     def read_reply(self) -> bytes:
         """Read exactly one complete reply and return its bytes."""
         while True:
@@ -115,6 +127,11 @@ class Differ:
             assert normalize(actual) == normalize(expected), f"{args!r}: redis={expected!r} ember={actual!r}"
         else:
             assert actual == expected, f"{args!r}: redis={expected!r} ember={actual!r}"
+        return actual
+
+    def check_pipeline(self, commands: list[tuple]) -> list[bytes]:
+        expected, actual = self.redis.pipeline(commands), self.ember.pipeline(commands)
+        assert actual == expected, f"{commands!r}: redis={expected!r} ember={actual!r}"
         return actual
 
     def close(self) -> None:

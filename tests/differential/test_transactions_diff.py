@@ -122,3 +122,32 @@ def test_random_interleavings(pair, steps):
         connections[index].check(*args)
     for connection in connections:  # leave no transaction open for the next example
         connection.check("RESET")
+
+
+# -- pipelines: state changes in the middle of one read ------------------------------------------
+
+# Commands whose effect on the connection (MULTI, CLIENT REPLY, SELECT, errors) decides how the
+# commands after them in the same read are run: Ember runs key commands of a client in the usual
+# state without the admission checks, and must notice every change of state mid-batch.
+PIPELINED = st.sampled_from([
+    ("MULTI",), ("EXEC",), ("DISCARD",), ("WATCH", "k"), ("UNWATCH",), ("SET", "k", "1"), ("GET", "k"),
+    ("INCR", "k"), ("INCRBY", "k", "x"), ("LPUSH", "l", "x"), ("GET", "l"), ("GET",), ("SET", "k"),
+    ("CLIENT", "REPLY", "OFF"), ("CLIENT", "REPLY", "ON"), ("CLIENT", "REPLY", "SKIP"), ("PING",),
+    ("PING", "a", "b"), ("ECHO", "x"), ("SELECT", "1"), ("SELECT", "0"), ("EXISTS", "k", "l"), ("DEL", "k"),
+    ("MGET", "k", "l"), ("NOSUCH",), ("EVAL", "return redis.call('incr', KEYS[1])", "1", "k"),
+])
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(PIPELINED, min_size=1, max_size=20), st.sampled_from(["2", "3"]))
+def test_pipelined_state_changes(diff, commands, protocol):
+    diff.both("FLUSHALL")
+    diff.both("HELLO", protocol)  # (the version fields differ; RESET at the end goes back to 2)
+    diff.check_pipeline(commands)
+
+
+def test_pipelined_transaction_with_refused_commands(diff):
+    diff.check_pipeline([
+        ("MULTI",), ("SET", "k", "1"), ("WATCH", "k"), ("GET",), ("INCR", "k"), ("EXEC",), ("GET", "k"),
+        ("MULTI",), ("SET", "k", "2"), ("PING",), ("EXEC",), ("GET", "k"),
+    ])
