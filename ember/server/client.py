@@ -197,7 +197,9 @@ class Client:
                 blocking.serve_ready()
             # encode_into, with the commonest replies (a short bulk, "OK", an integer) inlined
             if reply.__class__ is bytes and len(reply) < 1024:
-                out += (BULK_HEADERS[len(reply)], reply, CRLF)
+                append(BULK_HEADERS[len(reply)])  # (three appends beat out += (...): no tuple)
+                append(reply)
+                append(CRLF)
             elif reply.__class__ is str and reply in STATUS_CACHE:
                 append(STATUS_CACHE[reply])
             elif reply.__class__ is int:
