@@ -9,6 +9,11 @@ to compare two versions of the code, and bench_core.py for what a client sees. N
     python bench/bench_hotpath.py                      # set,get,incr,ping at -P 1 and 16
     python bench/bench_hotpath.py --tests get -P 16 --root /path/to/other/checkout
     python bench/bench_hotpath.py --tests celery-task,brpop-blocked -P 1   # Celery's traffic
+    python bench/bench_hotpath.py --bytecodes --root /path/to/other/checkout   # exact, no timing
+
+When the machine is too busy for timings to agree between runs, `--bytecodes` counts the Python
+bytecodes each command executes: the same on every run, and a good guide to the interpreter's
+share of the cost (not to C work such as hiredis, dict lookups or clock reads).
 """
 
 from __future__ import annotations
@@ -97,20 +102,27 @@ def connect(server=None):
     return protocol
 
 
-def cost_per_command(test: str, pipeline: int, commands: int, rounds: int) -> float:
-    """Best round's process CPU time per command (per sequence for SEQUENCES, per cycle for
-    BLOCKING), in microseconds."""
+def feeds_for(test: str, pipeline: int) -> tuple[tuple[object, bytes], ...]:
+    """(protocol, bytes) pairs that make one read of the test for each connection, warmed up."""
     protocol = connect()
     if test in BLOCKING:  # one command per read: a pipeline would queue behind the blocked one
-        pipeline = 1
         blocks, serves = BLOCKING[test]
         feeds = ((protocol, request(*blocks)), (connect(protocol.server), request(*serves)))
     else:
         sequence = SEQUENCES[test] if test in SEQUENCES else (REQUESTS[test],)
         feeds = ((protocol, b"".join(request(*args) for args in sequence) * pipeline),)
-    reads = max(commands // pipeline, 1)
-    for connection, batch in feeds:  # warm up
+    for connection, batch in feeds:
         connection.data_received(batch)
+    return feeds
+
+
+def cost_per_command(test: str, pipeline: int, commands: int, rounds: int) -> float:
+    """Best round's process CPU time per command (per sequence for SEQUENCES, per cycle for
+    BLOCKING), in microseconds."""
+    if test in BLOCKING:
+        pipeline = 1
+    feeds = feeds_for(test, pipeline)
+    reads = max(commands // pipeline, 1)
     best = float("inf")
     for _ in range(rounds):
         started = time.process_time()
@@ -121,6 +133,32 @@ def cost_per_command(test: str, pipeline: int, commands: int, rounds: int) -> fl
     return best / (reads * pipeline) * 1e6
 
 
+def bytecodes_per_command(test: str, pipeline: int, reads: int = 20) -> float:
+    """Python bytecodes executed per command (per sequence or cycle, as cost_per_command):
+    exact and the same on every run, so it compares two versions on a machine too noisy for
+    timings. C work (hiredis, dict lookups, the clock) is not in it."""
+    if test in BLOCKING:
+        pipeline = 1
+    feeds = feeds_for(test, pipeline)
+    executed = 0
+
+    def count(frame, event, _arg):
+        nonlocal executed
+        frame.f_trace_opcodes = True
+        if event == "opcode":
+            executed += 1
+        return count
+
+    sys.settrace(count)
+    try:
+        for _ in range(reads):
+            for connection, batch in feeds:
+                connection.data_received(batch)
+    finally:
+        sys.settrace(None)
+    return executed / (reads * pipeline)
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tests", default="set,get,incr,ping", help=f"comma-separated: {', '.join([*REQUESTS, *SEQUENCES, *BLOCKING])}")
@@ -128,12 +166,21 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("-n", "--commands", type=int, default=50_000, help="commands per round")
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--root", default=str(ROOT), help="checkout whose ember package is measured")
+    parser.add_argument("--bytecodes", action="store_true",
+                        help="count Python bytecodes per command instead of timing (exact on any machine)")
     return parser.parse_args()
 
 
 def main() -> int:
     args = parse_args()
     sys.path.insert(0, args.root)
+    if args.bytecodes:
+        print(f"in-process, Python bytecodes executed, code from {args.root}\n")
+        print("| test | -P | bytecodes/command |\n|---|---|---|")
+        for pipeline in args.pipelines:
+            for test in args.tests.split(","):
+                print(f"| {test.upper()} | {pipeline} | {bytecodes_per_command(test, pipeline):.0f} |")
+        return 0
     print(f"in-process, {args.commands} commands x {args.rounds} rounds (best), code from {args.root}\n")
     print("| test | -P | CPU µs/command |\n|---|---|---|")
     for pipeline in args.pipelines:

@@ -61,11 +61,13 @@ _HEADER_LEN = [len(b"%d" % n) + 3 for n in range(10000)]
 class RequestParser:
     """Incremental request parser for one connection (the query buffer of a Redis client)."""
 
-    __slots__ = ("_buf", "_reader", "_argc", "_bulk_len", "_args", "_use_fast_path",
+    __slots__ = ("buffer", "_reader", "_argc", "_bulk_len", "_args", "_use_fast_path",
                  "max_bulk_len", "authenticated")
 
     def __init__(self, max_bulk_len: int = DEFAULT_MAX_BULK_LEN, *, use_fast_path: bool = True) -> None:
-        self._buf = bytearray()  # strict-path buffer; empty while the fast path is in use
+        # Bytes received but not parsed yet (the strict path's); empty while the fast path is in
+        # use, so that a caller's check of the query-buffer limit is one truth test per read.
+        self.buffer = bytearray()
         self._reader = hiredis.Reader()
         self._argc = 0  # arguments still expected by a multibulk request in progress
         self._bulk_len = -1  # length of the bulk being read, -1 before its '$' line
@@ -79,16 +81,16 @@ class RequestParser:
     @property
     def buffered(self) -> int:
         """Bytes received but not yet parsed into a command (for client-query-buffer-limit)."""
-        return len(self._buf)
+        return len(self.buffer)
 
     def peek(self, size: int = 64) -> bytes:
         """The first bytes of what is buffered (for the query-buffer-limit log line)."""
-        return bytes(self._buf[:size])
+        return bytes(self.buffer[:size])
 
     def feed(self, data: bytes) -> tuple[list[list[bytes]], ProtocolError | None]:
         """Parse `data` (may be b"" to continue); return complete commands and a fatal error."""
         commands: list[list[bytes]] = []
-        if not self._buf and not self._argc and self.authenticated and data and self._use_fast_path:
+        if not self.buffer and not self._argc and self.authenticated and data and self._use_fast_path:
             if data[0] != 0x2A:
                 inline = _parse_plain_inline(data)
                 if inline is not None:
@@ -98,7 +100,7 @@ class RequestParser:
                 if consumed == len(data):
                     return commands, None
                 data = data[consumed:]  # a request cut by the read: the strict path waits for it
-        self._buf += data
+        self.buffer += data
         try:
             self._parse_strict(commands)
         except ProtocolError as err:
@@ -107,7 +109,7 @@ class RequestParser:
         return commands, None
 
     def _reset(self) -> None:
-        self._buf.clear()
+        self.buffer.clear()
         self._argc = 0
         self._bulk_len = -1
         self._args = []
@@ -147,7 +149,7 @@ class RequestParser:
     # -- strict path (Redis's state machine) --------------------------------------------------
 
     def _parse_strict(self, commands: list[list[bytes]]) -> None:
-        buf = self._buf
+        buf = self.buffer
         pos = 0
         try:
             while pos < len(buf):

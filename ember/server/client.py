@@ -87,7 +87,7 @@ class Client:
         "id", "server", "transport", "db", "resp", "name", "lib_name", "lib_ver", "authenticated",
         "user", "addr", "laddr", "created", "last_interaction", "last_command", "pending",
         "close_after_reply", "closed", "reply_mode", "no_evict", "no_touch", "monitor",
-        "blocked", "out", "flags", "query_buffer", "kill_reason", "tx", "in_exec", "watched",
+        "blocked", "out", "flags", "kill_reason", "tx", "in_exec", "watched",
         "watch_dirty", "channels", "patterns", "shard_channels", "soft_limit_since", "tracking", "parser", "rewritten",
         "reply_writer", "write_pending",
     )
@@ -118,7 +118,6 @@ class Client:
         self.blocked = False
         self.out: list[bytes] = []  # reply chunks of the batch being processed
         self.flags = ""
-        self.query_buffer = 0
         self.kill_reason = ""
         self.tx: Transaction | None = None  # set between MULTI and EXEC/DISCARD
         self.in_exec = False  # running EXEC's queue (or a script): blocking commands must not block
@@ -242,6 +241,11 @@ class Client:
             self.server.client_closed(self)
 
     # -- introspection ------------------------------------------------------------------------
+
+    @property
+    def query_buffer(self) -> int:
+        """Bytes received and not parsed into a command yet (CLIENT LIST qbuf)."""
+        return self.parser.buffered if self.parser is not None else 0
 
     def info_line(self) -> str:
         """One CLIENT LIST / CLIENT INFO line, with Redis 7.2's fields in its order."""

@@ -11,6 +11,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from ..protocol.encoder import encode
+from ..protocol.errors import ProtocolError
 from ..protocol.parser import RequestParser
 from .app import quote_arg
 from .client import Client, ReplyWriter
@@ -59,33 +60,45 @@ class ClientProtocol(asyncio.Protocol):
         if client is None or client.closed:
             return
         server = self.server
-        server.stats.total_net_input_bytes += len(data)
-        server.stats.total_reads_processed += 1
+        stats = server.stats
+        stats.total_net_input_bytes += len(data)
+        stats.total_reads_processed += 1
         parser = self.parser
         parser.max_bulk_len = server.proto_max_bulk_len
+        if client.authenticated:
+            parser.authenticated = True
+            commands, error = parser.feed(data)
+            if commands:
+                client.pending.extend(commands)
+                client.process()
+        else:
+            error = self._feed_unauthenticated(client, data)
+        if client.closed:
+            return
+        if error is not None:
+            self._protocol_error(client, error.reply)
+            return
+        if parser.buffer and parser.buffered > server.query_buffer_limit:
+            # As Redis: no reply, just a log line with the client and the start of its buffer.
+            log.warning("Closing client that reached max query buffer length: %s (qbuf initial bytes: %s)",
+                        client.info_line(), quote_arg(parser.peek(64)))
+            server.stats.client_query_buffer_limit_disconnections += 1
+            client.close()
+
+    def _feed_unauthenticated(self, client: Client, data: bytes) -> ProtocolError | None:
+        """Parse and run one command at a time while the client is not authenticated, so that an
+        AUTH in a pipeline lifts the unauthenticated limits for the commands behind it, as in
+        Redis. Returns the protocol error that ends the connection, if any."""
+        parser = self.parser
         while True:
-            # An unauthenticated parser yields one command at a time, so that an AUTH in a
-            # pipeline lifts the unauthenticated limits for the commands behind it, as in Redis.
             parser.authenticated = authenticated = client.authenticated
             commands, error = parser.feed(data)
             data = b""
             if commands:
                 client.pending.extend(commands)
                 client.process()
-            if client.closed:
-                return
-            if error is not None:
-                self._protocol_error(client, error.reply)
-                return
-            if authenticated or not commands or client.blocked:
-                break
-        client.query_buffer = buffered = parser.buffered
-        if buffered > server.query_buffer_limit:
-            # As Redis: no reply, just a log line with the client and the start of its buffer.
-            log.warning("Closing client that reached max query buffer length: %s (qbuf initial bytes: %s)",
-                        client.info_line(), quote_arg(parser.peek(64)))
-            server.stats.client_query_buffer_limit_disconnections += 1
-            client.close()
+            if client.closed or error is not None or authenticated or not commands or client.blocked:
+                return error
 
     def _protocol_error(self, client: Client, reply: object) -> None:
         # Whatever is still queued behind a blocked command is dropped with the connection;
