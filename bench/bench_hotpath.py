@@ -176,16 +176,15 @@ def main() -> int:
     sys.path.insert(0, args.root)
     if args.bytecodes:
         print(f"in-process, Python bytecodes executed, code from {args.root}\n")
-        print("| test | -P | bytecodes/command |\n|---|---|---|")
-        for pipeline in args.pipelines:
-            for test in args.tests.split(","):
-                print(f"| {test.upper()} | {pipeline} | {bytecodes_per_command(test, pipeline):.0f} |")
-        return 0
-    print(f"in-process, {args.commands} commands x {args.rounds} rounds (best), code from {args.root}\n")
-    print("| test | -P | CPU µs/command |\n|---|---|---|")
+        unit, measure = "bytecodes/command", lambda test, pipeline: f"{bytecodes_per_command(test, pipeline):.0f}"
+    else:
+        print(f"in-process, {args.commands} commands x {args.rounds} rounds (best), code from {args.root}\n")
+        unit, measure = "CPU µs/command", \
+            lambda test, pipeline: f"{cost_per_command(test, pipeline, args.commands, args.rounds):.2f}"
+    print(f"| test | -P | {unit} |\n|---|---|---|")
     for pipeline in args.pipelines:
         for test in args.tests.split(","):
-            print(f"| {test.upper()} | {pipeline} | {cost_per_command(test, pipeline, args.commands, args.rounds):.2f} |")
+            print(f"| {test.upper()} | {pipeline} | {measure(test, pipeline)} |")
     return 0
 
 
