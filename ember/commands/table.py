@@ -37,8 +37,9 @@ KNOWN_FLAGS = frozenset(
 )
 
 
-# Keyless commands that may skip admission checks too: health checks, sent as often as GET.
-_LEAN_KEYLESS = frozenset(("ping", "echo"))
+# Keyless commands that may skip admission checks too: health checks, sent as often as GET, and
+# PUBLISH (a Celery task publishes its result inside MULTI).
+_LEAN_KEYLESS = frozenset(("ping", "echo", "publish"))
 
 
 @dataclass(eq=False, slots=True)
@@ -73,9 +74,9 @@ class Command:
         return argc in self.argc
 
     def runs_lean(self) -> bool:
-        """A command on keys (not a subcommand container), or PING/ECHO: it changes no client
-        or server state that admission checks look at, so a batch may run it without them
-        (dispatch.LEAN)."""
+        """A command on keys (not a subcommand container), or PING/ECHO/PUBLISH: it changes no
+        client or server state that admission checks look at, so a batch may run it without
+        them (dispatch.LEAN)."""
         return not self.subcommands and (self.first_key > 0 or self.get_keys is not None
                                          or self.name in _LEAN_KEYLESS)
 
