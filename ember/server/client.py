@@ -136,11 +136,11 @@ class Client:
     # -- running commands ---------------------------------------------------------------------
 
     def lean_commands(self) -> Mapping[bytes, Command]:
-        """The commands this client's batch may run (or queue, inside MULTI) without
-        dispatch.execute's admission checks: dispatch.LEAN (QUEUEABLE), or none. Some while
-        nothing is to be checked: authenticated, not in RESP2 pub/sub mode, no MISCONF, no
-        CLIENT PAUSE, and replies on (CLIENT REPLY). Key commands change none of this, nor
-        MULTI state, so a batch decides it once and again after any other command."""
+        """The commands this client's batch may run without dispatch.execute's admission checks
+        (dispatch.LEAN), or queue inside MULTI (dispatch.QUEUEABLE): those while nothing is to
+        be checked (authenticated, not in RESP2 pub/sub mode, no MISCONF, no CLIENT PAUSE,
+        replies on), else none. Lean commands change none of this, nor the MULTI state, so a
+        batch decides it once and again after any other command."""
         server = self.server
         if (self.authenticated and server.write_error is None
                 and not server.blocking.pause_mode and self.reply_mode == "on"
