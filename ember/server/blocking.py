@@ -198,12 +198,14 @@ class BlockingManager:
         db = waiter.db
         by_key = self.by_key
         db_id = db.id
+        # Forgetting twice is harmless: a client can close while its waiter is being served.
         for key in waiter.keys:
             slot = (db_id, key)
-            queue = by_key[slot]
-            queue.remove(waiter)
-            if not queue:
-                del by_key[slot]
+            queue = by_key.get(slot)
+            if queue is not None and waiter in queue:
+                queue.remove(waiter)
+                if not queue:
+                    del by_key[slot]
         self.listening.remove(db)
 
     def _resume(self, client: Client) -> None:
