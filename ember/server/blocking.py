@@ -192,20 +192,21 @@ class BlockingManager:
         self._resume(client)
 
     def _forget(self, waiter: Waiter) -> None:
+        # Once only: a client can close (and be forgotten) while its waiter is being served.
+        if self.waiters.get(waiter.client.id) is not waiter:
+            return
+        del self.waiters[waiter.client.id]
         if waiter.timer is not None:
             waiter.timer.cancel()
-        self.waiters.pop(waiter.client.id, None)
         db = waiter.db
         by_key = self.by_key
         db_id = db.id
-        # Forgetting twice is harmless: a client can close while its waiter is being served.
         for key in waiter.keys:
             slot = (db_id, key)
-            queue = by_key.get(slot)
-            if queue is not None and waiter in queue:
-                queue.remove(waiter)
-                if not queue:
-                    del by_key[slot]
+            queue = by_key[slot]
+            queue.remove(waiter)
+            if not queue:
+                del by_key[slot]
         self.listening.remove(db)
 
     def _resume(self, client: Client) -> None:
