@@ -1,7 +1,7 @@
 """Unit tests for the hot-path pieces that have no wire-level view of their own: Database change
-listeners (listen/unlisten, safe while being called), the access clock (cached only inside a
-batch), the encoder's call-free bulk strings inside aggregates, and the parser's request check
-for reads too large to join."""
+listeners (listen/unlisten, safe while being called), blocked-client bookkeeping, the access
+clock (cached only inside a batch), the encoder's call-free bulk strings inside aggregates, and
+the parser's request check for reads too large to join."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ember.keyspace.database import ACCESS_CLOCK
 from ember.protocol.encoder import Push, SetReply, encode
 from ember.protocol.parser import RequestParser
 from ember.server.app import Server
+from ember.server.client import Client
 
 load_all()
 
@@ -120,3 +121,25 @@ def test_a_non_bulk_argument_is_refused_whatever_the_read_size(size):
     commands, error = RequestParser().feed(data)
     assert commands == [[b"SET", b"a", b"v" * size]]
     assert error is not None and error.reply.message == "ERR Protocol error: expected '$', got ':'"
+
+
+def test_a_waiter_whose_client_closes_while_served_is_forgotten_once():
+    """serve_ready releases a waiter after serving it; if its client closed meanwhile (and was
+    forgotten then), the release must not forget it a second time."""
+    server = Server(Config())
+    blocking = server.blocking
+    db = server.dbs[0]
+    closed_during_serve = []
+    client = Client(server, None, "127.0.0.1:1", "127.0.0.1:6379")  # no socket: replies dropped
+
+    def serve():
+        blocking.client_closed(client)  # e.g. its output buffer overflowed while being served
+        closed_during_serve.append(True)
+        return b"served"
+
+    blocking.block(client, [b"k"], 0, serve)
+    assert blocking.by_key and db.on_key_change
+    db.set(b"k", b"v")
+    blocking.serve_ready()
+    assert closed_during_serve == [True]
+    assert not blocking.by_key and not blocking.waiters and not db.on_key_change
