@@ -12,9 +12,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..keyspace.glob import glob_matcher
+from ..protocol.encoder import NULL_BULK
 from ..protocol.errors import CommandError
 from ..server.client import NO_REPLY
-from ..server.pubsub import PubSub, push_heads
+from ..server.pubsub import BULK, PubSub, push_heads
 from .server_admin import declare_help, subcommand_syntax_error
 from .table import command, container
 
@@ -60,13 +61,10 @@ SHARD_CHANNELS = Kind(b"s", PubSub.ssubscribe, PubSub.sunsubscribe, lambda c: c.
                       _shard_count)
 
 
-NULL_BULK = {2: b"$-1\r\n", 3: b"_\r\n"}
-
-
 def confirmation(heads: dict[int, bytes], name: bytes | None, count: int, resp: int) -> bytes:
     """encode(Push([kind, name, count]), resp) for heads = Kind.subscribed or .unsubscribed,
     formatted at once: every (UN)SUBSCRIBE sends one per channel."""
-    bulk = NULL_BULK[resp] if name is None else b"$%d\r\n%b\r\n" % (len(name), name)
+    bulk = NULL_BULK[resp] if name is None else BULK % (len(name), name)
     return b"%b%b:%d\r\n" % (heads[resp], bulk, count)
 
 

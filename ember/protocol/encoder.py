@@ -245,8 +245,11 @@ def _integer(out: list, value: int, resp: int) -> None:
     out.append(b":%d\r\n" % value)
 
 
+NULL_BULK = {2: b"$-1\r\n", 3: b"_\r\n"}  # a None reply, by RESP version
+
+
 def _null(out: list, value: None, resp: int) -> None:
-    out.append(b"_\r\n" if resp == 3 else b"$-1\r\n")
+    out.append(NULL_BULK[resp])
 
 
 def _null_array(out: list, value: _NullArray, resp: int) -> None:

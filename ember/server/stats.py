@@ -6,6 +6,8 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
+from ..commands.table import TABLE
+
 
 @dataclass
 class SlowlogEntry:
@@ -43,8 +45,6 @@ class Stats:
 
     @property
     def total_commands_processed(self) -> int:
-        from ..commands.table import TABLE  # the table imports nothing of the server
-
         return TABLE.total_calls()
 
     def count_error(self, code: str) -> None:
