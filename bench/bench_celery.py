@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_core import cpu_seconds  # noqa: E402  (same /proc accounting as bench_core)
+from bench.bench_core import CLOCK_TICKS, cpu_seconds  # noqa: E402  (same /proc accounting as bench_core)
 from bench.bench_pubsub_fanout import on_each_server  # noqa: E402
 from tests.clients.apps.celery_app import TASKS, make_app  # noqa: E402
 from tests.clients.conftest import ProcessGroup, app_command, server_url  # noqa: E402
@@ -36,6 +36,9 @@ class Run:
     seconds: float
     tasks: int
     server_cpu_ms_per_task: float
+    machine_cpu_ms_per_task: float  # every process's, server and Celery's: the CPU is shared
+    reads_per_task: float  # the server's reads and reply writes (INFO total_reads/writes_processed)
+    writes_per_task: float
     commands: dict[str, tuple[int, int]]  # command -> (calls, usec) during the timed run
 
     @property
@@ -69,17 +72,27 @@ def measure(server: ServerProcess, args: argparse.Namespace, workdir: Path) -> R
         run_tasks(app, args.warmup, args.timeout)
         with server.client() as admin:
             admin.config_resetstat()
-            cpu_before = cpu_seconds(server.process.pid)
+            cpu_before, machine_before = cpu_seconds(server.process.pid), machine_cpu_seconds()
             start = time.perf_counter()
             run_tasks(app, args.tasks, args.timeout)
             seconds = time.perf_counter() - start
-            cpu = cpu_seconds(server.process.pid) - cpu_before
+            cpu, machine = cpu_seconds(server.process.pid) - cpu_before, machine_cpu_seconds() - machine_before
+            stats = admin.info("stats")
             commands = {name.removeprefix("cmdstat_"): (int(stats["calls"]), int(stats["usec"]))
                         for name, stats in admin.info("commandstats").items()}
-        return Run(seconds, args.tasks, cpu * 1000 / args.tasks, commands)
+        per_task = 1 / args.tasks
+        return Run(seconds, args.tasks, cpu * 1000 * per_task, machine * 1000 * per_task,
+                   stats["total_reads_processed"] * per_task, stats["total_writes_processed"] * per_task, commands)
     finally:
         app.close()
         workers.stop_all()
+
+
+def machine_cpu_seconds() -> float:
+    """CPU time every core spent busy (all but idle and iowait), from /proc/stat."""
+    with open("/proc/stat") as stat:
+        fields = [int(field) for field in stat.readline().split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / CLOCK_TICKS
 
 
 def report(redis_run: Run, ember_run: Run, args: argparse.Namespace) -> str:
@@ -87,12 +100,13 @@ def report(redis_run: Run, ember_run: Run, args: argparse.Namespace) -> str:
     lines = [
         f"Celery: {args.tasks} tasks, worker --pool={args.pool} -c {args.concurrency}, results via the Redis backend",
         "",
-        "| server | seconds | tasks/s | server CPU ms/task |",
-        "|---|---|---|---|",
+        "| server | seconds | tasks/s | server CPU ms/task | machine CPU ms/task | reads/task | writes/task |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, run in (("redis-server", redis_run), ("Ember", ember_run)):
         lines.append(f"| {name} | {run.seconds:.2f} | {run.tasks_per_second:,.0f} | "
-                     f"{run.server_cpu_ms_per_task:.3f} |")
+                     f"{run.server_cpu_ms_per_task:.3f} | {run.machine_cpu_ms_per_task:.3f} | "
+                     f"{run.reads_per_task:.1f} | {run.writes_per_task:.1f} |")
     verdict = "meets" if ratio >= 0.95 else "below"
     lines += ["", f"Ember/Redis tasks/s: {ratio:.2f}x ({verdict} the 0.95x target)", "",
               "Commands per task and server time per task (µs, INFO commandstats), Ember's costliest first:", "",

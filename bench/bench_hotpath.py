@@ -62,6 +62,13 @@ SEQUENCES: dict[str, tuple[tuple[bytes, ...], ...]] = {
         (b"GET", b"celery-task-meta-" + _TAG),
     ),
 }
+# The same task as Celery's processes send it: each group is one read (a pipeline), so the
+# figure includes the per-read work that dominates at -P 1.
+SEPARATE_READS: dict[str, tuple[tuple[tuple[bytes, ...], ...], ...]] = {
+    "celery-reads": tuple((group,) if isinstance(group[0], bytes) else group for group in (
+        SEQUENCES["celery-task"][0], SEQUENCES["celery-task"][1], SEQUENCES["celery-task"][2:6],
+        SEQUENCES["celery-task"][6:10], SEQUENCES["celery-task"][10:14], SEQUENCES["celery-task"][14])),
+}
 # Two clients: the first one's command blocks, the second one's serves it (an idle worker's
 # BRPOP woken by a publisher's LPUSH); the figure is CPU per block-and-serve cycle.
 BLOCKING: dict[str, tuple[tuple[bytes, ...], tuple[bytes, ...]]] = {
@@ -108,6 +115,8 @@ def feeds_for(test: str, pipeline: int) -> tuple[tuple[object, bytes], ...]:
     if test in BLOCKING:  # one command per read: a pipeline would queue behind the blocked one
         blocks, serves = BLOCKING[test]
         feeds = ((protocol, request(*blocks)), (connect(protocol.server), request(*serves)))
+    elif test in SEPARATE_READS:
+        feeds = tuple((protocol, b"".join(request(*args) for args in read)) for read in SEPARATE_READS[test])
     else:
         sequence = SEQUENCES[test] if test in SEQUENCES else (REQUESTS[test],)
         feeds = ((protocol, b"".join(request(*args) for args in sequence) * pipeline),)
@@ -119,7 +128,7 @@ def feeds_for(test: str, pipeline: int) -> tuple[tuple[object, bytes], ...]:
 def cost_per_command(test: str, pipeline: int, commands: int, rounds: int) -> float:
     """Best round's process CPU time per command (per sequence for SEQUENCES, per cycle for
     BLOCKING), in microseconds."""
-    if test in BLOCKING:
+    if test in BLOCKING or test in SEPARATE_READS:
         pipeline = 1
     feeds = feeds_for(test, pipeline)
     reads = max(commands // pipeline, 1)
@@ -137,7 +146,7 @@ def bytecodes_per_command(test: str, pipeline: int, reads: int = 20) -> float:
     """Python bytecodes executed per command (per sequence or cycle, as cost_per_command):
     exact and the same on every run, so it compares two versions on a machine too noisy for
     timings. C work (hiredis, dict lookups, the clock) is not in it."""
-    if test in BLOCKING:
+    if test in BLOCKING or test in SEPARATE_READS:
         pipeline = 1
     feeds = feeds_for(test, pipeline)
     executed = 0
@@ -161,7 +170,7 @@ def bytecodes_per_command(test: str, pipeline: int, reads: int = 20) -> float:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tests", default="set,get,incr,ping", help=f"comma-separated: {', '.join([*REQUESTS, *SEQUENCES, *BLOCKING])}")
+    parser.add_argument("--tests", default="set,get,incr,ping", help=f"comma-separated: {', '.join([*REQUESTS, *SEQUENCES, *SEPARATE_READS, *BLOCKING])}")
     parser.add_argument("-P", "--pipelines", type=int, nargs="+", default=[1, 16])
     parser.add_argument("-n", "--commands", type=int, default=50_000, help="commands per round")
     parser.add_argument("--rounds", type=int, default=9)

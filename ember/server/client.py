@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ..keyspace.database import ACCESS_CLOCK
-from ..protocol.encoder import BULK_HEADERS, CRLF, STATUS_CACHE, encode_into
+from ..protocol.encoder import encode_into
 
 if TYPE_CHECKING:
     import asyncio
@@ -35,18 +35,17 @@ class NoReply:
 NO_REPLY = NoReply()
 
 _monotonic = time.monotonic
-_execute = _call = None  # dispatch.execute and call, imported on first use (dispatch imports
-_LEAN: dict = {}  # the command table), and dispatch.LEAN and QUEUEABLE
+_execute = _run_lean = None  # dispatch.execute and run_lean, imported on first use (dispatch
+_LEAN: dict = {}  # imports the command table), and dispatch.LEAN and QUEUEABLE
 _QUEUEABLE: dict = {}
 _NO_COMMANDS: Mapping[bytes, Command] = MappingProxyType({})
-QUEUED = STATUS_CACHE["QUEUED"]
 
 
 def _import_execute():
-    global _execute, _call, _LEAN, _QUEUEABLE
-    from .dispatch import LEAN, QUEUEABLE, call, execute
+    global _execute, _run_lean, _LEAN, _QUEUEABLE
+    from .dispatch import LEAN, QUEUEABLE, execute, run_lean
 
-    _execute, _call, _LEAN, _QUEUEABLE = execute, call, LEAN, QUEUEABLE
+    _execute, _run_lean, _LEAN, _QUEUEABLE = execute, run_lean, LEAN, QUEUEABLE
     return execute
 
 
@@ -149,12 +148,24 @@ class Client:
         return _NO_COMMANDS
 
     def process(self) -> None:
-        """Run queued commands until the queue is empty or the client blocks; flush replies once."""
+        """Run queued commands until the queue is empty or the client blocks, then queue the
+        replies for one write. Runs of lean commands go to dispatch.run_lean while
+        lean_commands() allows; anything else through dispatch.execute, one at a time."""
         self.last_interaction = _monotonic()  # per read, as Redis's readQueryFromClient
         if not self.blocked and not self.close_after_reply:
+            execute = _execute or _import_execute()
             clock = ACCESS_CLOCK
             clock.caching = True  # one access-time read for the whole batch
-            self._run_pending()
+            pending = self.pending
+            while pending:
+                lean = self.lean_commands()
+                if lean:
+                    _run_lean(self, pending, lean)
+                    if self.blocked or not pending:
+                        break
+                self.add_reply(execute(self, pending.popleft()))
+                if self.blocked or self.close_after_reply:
+                    break
             clock.caching = False
             clock.ms = 0
         # Replies wait for the end of the loop pass, except when the AOF must see the batch's
@@ -164,49 +175,6 @@ class Client:
             writer.defer(self)
         else:
             self.flush()
-
-    def _run_pending(self) -> None:
-        """The loop of process(). Key commands go straight to dispatch.call while
-        lean_commands() allows; everything else through dispatch.execute."""
-        execute = _execute or _import_execute()
-        call = _call
-        server = self.server
-        propagator, blocking = server.propagator, server.blocking
-        pending = self.pending
-        out = self.out
-        append = out.append
-        lean = self.lean_commands()
-        while pending:
-            args = pending.popleft()
-            cmd = lean.get(args[0])
-            if cmd is None or len(args) not in cmd.argc:
-                self.add_reply(execute(self, args))
-                if self.blocked or self.close_after_reply:
-                    return
-                lean = self.lean_commands()
-                continue
-            if lean is _QUEUEABLE:  # inside MULTI, as execute() would queue it
-                self.tx.queue(self, cmd, args)  # type: ignore[union-attr]
-                append(QUEUED)
-                continue
-            reply = call(self, cmd, args)  # execute() without the checks lean_commands() made
-            if propagator.pending:
-                propagator.flush()
-            if blocking.ready:
-                blocking.serve_ready()
-            # encode_into, with the commonest replies (a short bulk, "OK", an integer) inlined
-            if reply.__class__ is bytes and len(reply) < 1024:
-                append(BULK_HEADERS[len(reply)])  # (three appends beat out += (...): no tuple)
-                append(reply)
-                append(CRLF)
-            elif reply.__class__ is str and reply in STATUS_CACHE:
-                append(STATUS_CACHE[reply])
-            elif reply.__class__ is int:
-                append(b":%d\r\n" % reply)
-            elif reply is not NO_REPLY:
-                encode_into(out, reply, self.resp)
-            elif self.blocked:
-                return
 
     def add_reply(self, reply: Any) -> None:
         if reply is NO_REPLY:

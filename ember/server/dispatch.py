@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..commands.table import TABLE, Command
+from ..protocol.encoder import BULK_HEADERS, CRLF, STATUS_CACHE, encode_into
 from ..protocol.errors import NOAUTH, CommandError, unknown_subcommand, wrong_arity
 from .client import NO_REPLY, NoReply
 from .multi import abort_exec
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("ember")
 
 _perf_ns = time.perf_counter_ns
+QUEUED = STATUS_CACHE["QUEUED"]
 
 
 def unknown_command(args: list[bytes]) -> CommandError:
@@ -214,14 +218,88 @@ def call(client: Client, cmd: Command, args: list[bytes]) -> Any:
         server.propagator.add_command(client, args)
     client.rewritten = None
     if reply.__class__ not in _PLAIN_REPLIES and isinstance(reply, CommandError):
-        cmd.failed_calls += 1
-        if reply.__class__ is CommandError:  # one relayed from a script was counted where it arose
-            server.stats.count_error(reply.code)
+        _count_failure(server, cmd, reply)
     if client.tracking is not None and "readonly" in cmd.flags and not isinstance(reply, CommandError):
         server.tracking.remember_keys(client, cmd.keys(args))
     if duration_ns >= server.notable_call_ns:
         after_notable_call(client, cmd, args, duration_ns // 1000)
     return reply
+
+
+def run_lean(client: Client, pending: deque[list[bytes]], lean: Mapping[bytes, Command]) -> None:
+    """Run the lean commands (Client.lean_commands) at the head of pending, encoding their
+    replies into client.out; stop at the first other command, leaving it queued, or when the
+    client blocks. Inside MULTI (lean is QUEUEABLE) they are queued, as execute() would.
+
+    With no AOF or replica to propagate to and no client-side tracking, nothing in call()'s
+    bookkeeping but the statistics, the error counts and the notable-call check applies, and
+    lean commands change none of that: the run does call()'s work inline. A command's duration
+    is taken from one clock read per command, so it includes encoding the previous reply
+    (well under a microsecond)."""
+    server = client.server
+    propagator, blocking = server.propagator, server.blocking
+    observed = propagator.sinks or client.tracking is not None
+    tx = client.tx if lean is QUEUEABLE else None
+    notable_ns = server.notable_call_ns
+    append = client.out.append
+    last = None
+    start = _perf_ns()
+    while pending:
+        args = pending.popleft()
+        cmd = lean.get(args[0])
+        if cmd is None or len(args) not in cmd.argc:
+            pending.appendleft(args)
+            break
+        if tx is not None:
+            tx.queue(client, cmd, args)
+            append(QUEUED)
+            continue
+        if observed:
+            reply = call(client, cmd, args)
+            if propagator.pending:
+                propagator.flush()
+        else:
+            server.current_client = client  # a script or a served waiter may have changed it
+            try:
+                reply = cmd.handler(client, args)
+            except CommandError as err:
+                reply = err
+            except Exception as exc:  # a bug in a handler must not take the server down
+                reply = _crashed(server, cmd, exc)
+            end = _perf_ns()
+            duration_ns, start = end - start, end
+            cmd.calls += 1
+            cmd.nsec += duration_ns
+            last = cmd
+            if reply.__class__ not in _PLAIN_REPLIES and isinstance(reply, CommandError):
+                _count_failure(server, cmd, reply)
+            if duration_ns >= notable_ns:
+                after_notable_call(client, cmd, args, duration_ns // 1000)
+        if blocking.ready:
+            blocking.serve_ready()
+            start = _perf_ns()
+        # encode_into, with the commonest replies (a short bulk, "OK", an integer) inlined
+        if reply.__class__ is bytes and len(reply) < 1024:
+            append(BULK_HEADERS[len(reply)])  # (three appends beat out += (...): no tuple)
+            append(reply)
+            append(CRLF)
+        elif reply.__class__ is str and reply in STATUS_CACHE:
+            append(STATUS_CACHE[reply])
+        elif reply.__class__ is int:
+            append(b":%d\r\n" % reply)
+        elif reply is not NO_REPLY:
+            encode_into(client.out, reply, client.resp)
+        elif client.blocked:
+            break
+    if last is not None:
+        client.last_command = last.name
+        client.rewritten = None  # what propagate_as() left, with nothing to propagate to
+
+
+def _count_failure(server: Server, cmd: Command, error: CommandError) -> None:
+    cmd.failed_calls += 1
+    if error.__class__ is CommandError:  # one relayed from a script was counted where it arose
+        server.stats.count_error(error.code)
 
 
 def _crashed(server: Server, cmd: Command, exc: Exception) -> CommandError:
