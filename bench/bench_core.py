@@ -9,6 +9,11 @@ Redis for both. Prints a markdown table. Not a test: the test suite never runs i
     python bench/bench_core.py                    # ping,set,get,incr,mset; -n 200000 -c 50; -P 1 and 16
     python bench/bench_core.py --quick            # -n 20000: a one-minute sanity run
     python bench/bench_core.py --tests set,get --pipelines 16 -n 500000
+    python bench/bench_core.py --tests set,get --floor  # also the Python floor (null_server.py)
+
+With --floor it also measures bench/null_server.py, a Python server on uvloop and hiredis that
+parses each request and answers it without running any command: what remains between Ember and
+that floor is Ember's own command path.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import ServerProcess, start_ember, start_redis  # noqa: E402  (same start-up as the tests)
+from tests.conftest import ServerProcess, free_port, start_ember, start_redis, wait_until  # noqa: E402  (same start-up as the tests)
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # redis-benchmark's -t ping runs two tests; they are measured one at a time.
@@ -83,21 +88,39 @@ def measure(server: ServerProcess, args: argparse.Namespace) -> dict[tuple[str, 
     return results
 
 
-def table(redis_runs: dict, ember_runs: dict) -> str:
+def table(redis_runs: dict, ember_runs: dict, floor_runs: dict | None = None) -> str:
+    floor_columns = " Python floor CPU µs/op | floor/Redis CPU |" if floor_runs else ""
     lines = [
         "| test | -P | Redis req/s | Ember req/s | Ember/Redis req/s | Redis CPU µs/op | Ember CPU µs/op "
-        "| Ember/Redis CPU |",
-        "|---|---|---|---|---|---|---|---|",
+        "| Ember/Redis CPU |" + floor_columns,
+        "|---|---|---|---|---|---|---|---|" + "---|---|" * bool(floor_runs),
     ]
     for key, redis_run in redis_runs.items():
         ember_run = ember_runs[key]
-        cpu_ratio = ember_run.cpu_us_per_op / redis_run.cpu_us_per_op if redis_run.cpu_us_per_op else float("inf")
-        lines.append(
-            f"| {redis_run.name} | {key[1]} | {redis_run.rps:,.0f} | {ember_run.rps:,.0f} | "
-            f"{ember_run.rps / redis_run.rps:.2f} | {redis_run.cpu_us_per_op:.2f} | "
-            f"{ember_run.cpu_us_per_op:.2f} | {cpu_ratio:.2f} |"
-        )
+        line = (f"| {redis_run.name} | {key[1]} | {redis_run.rps:,.0f} | {ember_run.rps:,.0f} | "
+                f"{ember_run.rps / redis_run.rps:.2f} | {redis_run.cpu_us_per_op:.2f} | "
+                f"{ember_run.cpu_us_per_op:.2f} | {cpu_ratio(ember_run, redis_run):.2f} |")
+        if floor_runs:
+            floor_run = floor_runs[key]
+            line += f" {floor_run.cpu_us_per_op:.2f} | {cpu_ratio(floor_run, redis_run):.2f} |"
+        lines.append(line)
     return "\n".join(lines)
+
+
+def cpu_ratio(run: Run, redis_run: Run) -> float:
+    return run.cpu_us_per_op / redis_run.cpu_us_per_op if redis_run.cpu_us_per_op else float("inf")
+
+
+def start_null_server(workdir: Path) -> ServerProcess:
+    """bench/null_server.py on a free port, ready when it answers PING."""
+    port = free_port()
+    log_path = workdir / f"null-{port}.log"
+    args = [sys.executable, str(ROOT / "bench" / "null_server.py"), str(port)]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+    server = ServerProcess(port, process, workdir, log_path, args)
+    wait_until(lambda: server.client(socket_timeout=1, protocol=2).ping(), message="the null server to answer")
+    return server
 
 
 def parse_args() -> argparse.Namespace:
@@ -110,6 +133,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--server-core", type=int, default=0)
     parser.add_argument("--client-core", type=int, default=1 if (os.cpu_count() or 1) > 1 else None)
     parser.add_argument("--ember-args", default="", help="extra ember-server arguments, space separated")
+    parser.add_argument("--floor", action="store_true", help="also measure bench/null_server.py (the Python floor)")
     args = parser.parse_args()
     if args.quick and "-n" not in sys.argv and "--requests" not in sys.argv:
         args.requests = 20_000
@@ -136,16 +160,20 @@ def main() -> int:
         servers.append(redis_server)
         ember = start_ember(workdir, "--appendonly", "no", *args.ember_args.split())
         servers.append(ember)
+        floor = start_null_server(workdir) if args.floor else None
+        if floor is not None:
+            servers.append(floor)
         for server in servers:
             pin(server.process.pid, args.server_core)
         print(f"requests={args.requests} clients={args.clients} pipelines={args.pipelines} "
               f"server core={args.server_core} client core={args.client_core}", file=sys.stderr)
         redis_runs = measure(redis_server, args)
         ember_runs = measure(ember, args)
+        floor_runs = measure(floor, args) if floor is not None else None
     finally:
         for server in servers:
             server.stop()
-    print(table(redis_runs, ember_runs))
+    print(table(redis_runs, ember_runs, floor_runs))
     return 0
 
 
