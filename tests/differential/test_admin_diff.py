@@ -14,7 +14,7 @@ import re
 import pytest
 
 from tests.conftest import start_ember, wait_until
-from tests.differential.harness import Differ, RawConnection, decode
+from tests.differential.harness import Differ, RawConnection, decode, encode_command
 
 
 @pytest.fixture(scope="module")
@@ -326,3 +326,39 @@ def test_monitor_lines_match(redis_server, ember):
 def test_shutdown_abort_does_not_stop(diff, ember):
     diff.check("SHUTDOWN", "ABORT")
     wait_until(lambda: ember.client().ping(), message="ember still answering")
+
+
+def test_statistics_of_a_pipelined_batch(diff, redis_server, ember):
+    """The commands of one read run as a lean run (dispatch.run_lean), which does call()'s
+    bookkeeping inline: calls, failures, error counts and CLIENT LIST's cmd= must still be
+    what Redis reports for them."""
+    batch = [("CLIENT", "SETNAME", "piped"), ("RPUSH", "l", "a"), ("GET", "l"), ("GET", "nokey"),
+             ("SET", "k", "v"), ("GET", "k"), ("INCR", "k"), ("SET", "n", "1", "EX", "100"), ("INCR", "n")]
+    connections = [RawConnection(redis_server.port), RawConnection(ember.port)]
+    try:
+        for _ in range(2):  # Ember runs a command lean from its second sending on (dispatch.LEAN)
+            diff.check("FLUSHALL")
+            diff.check("CONFIG", "RESETSTAT")
+            for conn in connections:
+                conn.sock.sendall(b"".join(encode_command(args) for args in batch))
+            redis_replies, ember_replies = ([conn.read_reply() for _ in batch] for conn in connections)
+            assert ember_replies == redis_replies
+        redis_stats, ember_stats = (_command_counts(raw) for raw in diff.both("INFO", "commandstats"))
+        assert {name: ember_stats[name] for name in ("rpush", "get", "set", "incr")} == \
+            {name: redis_stats[name] for name in ("rpush", "get", "set", "incr")}
+        assert ember_stats["incr"] == (2, 0, 1)  # the not-an-integer INCR failed
+        redis_errors, ember_errors = (dict(re.findall(rb"errorstat_(\w+):count=(\d+)", raw))
+                                      for raw in diff.both("INFO", "errorstats"))
+        assert ember_errors == redis_errors == {b"WRONGTYPE": b"1", b"ERR": b"1"}
+        redis_cmd, ember_cmd = (re.search(rb" name=piped .* cmd=(\S+)", raw).group(1)
+                                for raw in diff.both("CLIENT", "LIST"))
+        assert ember_cmd == redis_cmd == b"incr"
+    finally:
+        for conn in connections:
+            conn.close()
+
+
+def _command_counts(raw: bytes) -> dict[str, tuple[int, int, int]]:
+    """INFO commandstats as {command: (calls, rejected_calls, failed_calls)}."""
+    return {name.decode(): (int(calls), int(rejected), int(failed)) for name, calls, rejected, failed in re.findall(
+        rb"cmdstat_(\S+?):calls=(\d+),usec=\d+,usec_per_call=[\d.]+,rejected_calls=(\d+),failed_calls=(\d+)", raw)}
