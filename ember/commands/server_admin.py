@@ -181,7 +181,7 @@ def _clients_section(server: Server) -> Fields:
     ]
 
 
-def _memory_section(server: Server) -> Fields:
+def memory_section(server: Server) -> Fields:
     global _peak_memory
     used = _process_rss()
     _peak_memory = max(_peak_memory, used)
@@ -428,7 +428,7 @@ class InfoSection:
 INFO_SECTIONS: dict[str, InfoSection] = {
     "server": InfoSection("Server", _server_section, ("server",)),
     "clients": InfoSection("Clients", _clients_section, ("clients",)),
-    "memory": InfoSection("Memory", _memory_section, ("memory",)),
+    "memory": InfoSection("Memory", memory_section, ("memory",)),
     "persistence": InfoSection("Persistence", _persistence_section, ("persistence",)),
     "stats": InfoSection("Stats", _stats_section, ("stats",)),
     "replication": InfoSection("Replication", _replication_section, ("replication",)),

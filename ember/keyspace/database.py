@@ -159,6 +159,11 @@ class Database:
                 return key
         return None
 
+    def sample_key(self) -> bytes:
+        """A key at random, whether past its TTL or not (eviction's samples): the database
+        must not be empty."""
+        return self._scan_index().random_element()
+
     def iter_live_keys(self) -> Iterator[bytes]:
         clock = self.server.clock_ms()
         expires = self.expires
@@ -195,6 +200,11 @@ class Database:
         self._remove(key)
         self.modified(key, changes)
         return True
+
+    def evict(self, key: bytes) -> None:
+        """Remove key for maxmemory, whatever its TTL (server/memory.py sends the event)."""
+        self._remove(key)
+        self.modified(key)
 
     def modified(self, key: bytes, changes: int = 1) -> None:
         """Record that key changed: the dirty counter, WATCH and tracking invalidation."""

@@ -791,6 +791,7 @@ def _load(server: Server, reader: Reader, merge: bool, keep_expired: bool, verif
             stats.checksum_checked = True
     stats.end_offset = reader.pos
     _install_functions(server, stats.functions, replace=merge)
+    server.memory.recount()  # keys were stored around the change hooks
     return stats
 
 

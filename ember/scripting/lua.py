@@ -36,6 +36,7 @@ from ..protocol.errors import CommandError
 from ..protocol.numbers import parse_int
 from ..server.client import NO_REPLY, Client
 from ..server.dispatch import call, execute, resolve
+from ..server.memory import OOM
 from .convert import (
     RelayedError,
     error_buffer,
@@ -102,15 +103,17 @@ class PositionedError(Exception):
 class Run:
     """The script being executed: who runs it, how, and what it has done so far."""
 
-    __slots__ = ("caller", "name", "args", "eval_mode", "read_only", "started", "resp", "wrote",
+    __slots__ = ("caller", "name", "args", "eval_mode", "read_only", "oom_denied", "started", "resp", "wrote",
                  "killed", "timed_out")
 
-    def __init__(self, caller: Client, name: str, args: list[bytes], eval_mode: bool, read_only: bool) -> None:
+    def __init__(self, caller: Client, name: str, args: list[bytes], eval_mode: bool, read_only: bool,
+                 oom_denied: bool = False) -> None:
         self.caller = caller
         self.name = name  # the SHA1 for EVAL, the function name for FCALL
         self.args = args  # the command that runs it (FUNCTION STATS shows it)
         self.eval_mode = eval_mode
         self.read_only = read_only
+        self.oom_denied = oom_denied  # memory was full when the script started: denyoom commands fail
         self.started = time.monotonic()
         self.resp = 2  # redis.setresp
         self.wrote = False  # a write command was called: SCRIPT KILL can't stop it any more
@@ -206,9 +209,13 @@ class LuaSandbox:
         if flags is not None and read_only_command and "no-writes" not in flags:
             raise CommandError(WRITE_FLAG_ON_RO)
         read_only = read_only_command or (flags is not None and "no-writes" in flags)
+        memory = self.engine.server.memory
+        oom_denied = bool(memory.limit) and memory.out_of_memory and not (flags and "allow-oom" in flags)
+        if oom_denied and flags is not None and not read_only:  # a flagged script that may write
+            return CommandError(OOM)
         engine = self.engine
         engine.script_client.db = caller.db
-        run = engine.run = Run(caller, name, args, eval_mode, read_only)
+        run = engine.run = Run(caller, name, args, eval_mode, read_only, oom_denied)
         try:
             result = self._run(function, engine.hook_count, numkeys, *args[3:])
         except lua51.LuaError as err:  # an error outside the protected call: never the script's
@@ -300,6 +307,8 @@ class LuaSandbox:
             raise ScriptError("ERR This Redis command is not allowed from script")
         if run.read_only and ("write" in flags or "may_replicate" in flags):  # PUBLISH, PFCOUNT too
             raise ScriptError("ERR Write commands are not allowed from read-only scripts.")
+        if "denyoom" in flags and run.oom_denied:
+            raise ScriptError(OOM)
         if "write" in flags:
             run.wrote = True
         client = engine.script_client

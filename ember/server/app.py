@@ -19,6 +19,7 @@ from ..keyspace.database import ChangeListener, Database
 from ..protocol.errors import CommandError
 from ..scripting.lua import ScriptEngine
 from .blocking import BlockingManager
+from .memory import Memory
 from .multi import WatchRegistry
 from .notify import KeyspaceNotifier
 from .propagate import Propagator
@@ -63,6 +64,7 @@ class Server:
         self.pubsub = PubSub(self)
         self.notifier = KeyspaceNotifier(self)
         self.tracking = Tracking(self)
+        self.memory = Memory(self)
         self.scripts = ScriptEngine(self)
         self.current_client: Client | None = None  # whose command is running (NOLOOP, scripts)
         self._cache_hot_settings()

@@ -19,6 +19,7 @@ from ..commands.table import TABLE, Command
 from ..protocol.encoder import BULK_HEADERS, CRLF, STATUS_CACHE, encode_into
 from ..protocol.errors import NOAUTH, CommandError, unknown_subcommand, wrong_arity
 from .client import NO_REPLY, NoReply
+from .memory import OOM
 from .multi import abort_exec
 
 if TYPE_CHECKING:
@@ -121,7 +122,7 @@ def execute(client: Client, args: list[bytes]) -> Any:
             return _unresolved(client, args, cmd)
     server = client.server
     tx = client.tx
-    if tx is not None or not client.authenticated or server.write_error is not None or \
+    if tx is not None or not client.authenticated or server.write_error is not None or server.memory.limit or \
             (client.resp == 2 and (client.channels or client.patterns or client.shard_channels)):
         refused = _admission_error(client, cmd)
         if refused is not None:
@@ -155,13 +156,15 @@ def _unresolved(client: Client, args: list[bytes], error: CommandError) -> Any:
 
 def _admission_error(client: Client, cmd: Command) -> CommandError | None:
     """The checks only clients in an unusual state need, in Redis's order (processCommand):
-    authentication, MULTI rules, MISCONF, the RESP2 subscribed context. Returns the error that
-    refuses the command, or None to go on."""
+    authentication, MULTI rules, maxmemory (evicting first), MISCONF, the RESP2 subscribed
+    context. Returns the error that refuses the command, or None to go on."""
     if not client.authenticated and "no_auth" not in cmd.flags:
         return reject(client, cmd, CommandError(NOAUTH))
     if client.tx is not None and "no_multi" in cmd.flags:
         return reject(client, cmd, CommandError("ERR Command not allowed inside a transaction"))
     server = client.server
+    if server.memory.limit and not server.memory.admits(client, cmd):
+        return reject(client, cmd, CommandError(OOM))
     if server.write_error is not None and ("write" in cmd.flags or cmd.name == "ping"):
         return reject(client, cmd, server.write_error)  # MISCONF: the last background save failed
     if client.resp == 2 and (client.channels or client.patterns or client.shard_channels) \

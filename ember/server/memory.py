@@ -1,0 +1,182 @@
+"""maxmemory: the dataset's estimated size, eviction and the OOM refusal (Redis's evict.c).
+
+With maxmemory 0 (the default) nothing here runs: no key-change listener, and batches may skip
+admission. With a limit, a key-change listener (as WATCH's) notes every changed key; before the
+next command is admitted their estimates (keyspace/memory.py) are brought up to date, and while
+the total is over the limit the policy's victims are deleted: the best of maxmemory-samples
+sampled keys, by idle time, TTL or at random. When nothing can be evicted (noeviction, or no
+key with a TTL for a volatile policy), commands that may grow memory are refused with OOM.
+
+The total is Redis's baseline (an empty server's used_memory) plus the keys' estimates, not the
+Python process's size, so a limit from redis.conf admits about the data it did under Redis.
+The LFU policies rank keys by idle time (LRU): Ember keeps no access-frequency counter.
+"""
+
+from __future__ import annotations
+
+import random
+from itertools import islice
+from typing import TYPE_CHECKING
+
+from ..keyspace.database import ACCESS_CLOCK
+from ..keyspace.memory import key_size
+
+if TYPE_CHECKING:
+    from ..commands.table import Command
+    from ..keyspace.database import Database
+    from .app import Server
+    from .client import Client
+
+OOM = "OOM command not allowed when used memory > 'maxmemory'."
+BASELINE = 940_000  # used_memory of an empty Redis 7 with one client connected
+# Commands a client inside MULTI may still send when memory is full (anything else is refused).
+_TRANSACTION_ENDS = frozenset(("exec", "discard", "quit", "reset"))
+_SAMPLE_TRIES = 4  # draws per wanted sample when a volatile policy samples all keys for TTLs
+
+
+class Memory:
+    """The maxmemory state of a server (Server.memory)."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.limit = 0  # maxmemory in bytes, 0: off
+        self.dataset = 0  # the sum of sizes
+        self.sizes: list[dict[bytes, int]] = []  # per database: key -> estimated bytes
+        # (db id, key) to measure again before the next admission, or (db id, None) for a whole
+        # database; a set, so repeated writes to a key between commands are measured once
+        self.changed: set[tuple[int, bytes | None]] = set()
+        self.out_of_memory = False  # as of the last admission (Redis's pre_command_oom_state)
+        server.config.on_change("maxmemory", lambda _value: self.configure())
+        self.configure()
+
+    def configure(self) -> None:
+        """Start or stop accounting as maxmemory becomes set or 0."""
+        limit = self.server.config["maxmemory"]
+        if limit and not self.limit:
+            self.sizes = [{} for _ in self.server.dbs]
+            self.dataset = 0
+            self.recount()
+            self.server.watch_keys(self._key_changed, True)
+        elif not limit and self.limit:
+            self.server.watch_keys(self._key_changed, False)
+            self.sizes, self.changed, self.dataset = [], set(), 0
+            self.out_of_memory = False
+        self.limit = limit
+
+    def recount(self) -> None:
+        """Measure every database again (after a load, which writes around the change hooks)."""
+        if self.limit or self.sizes:
+            self.changed.update((db.id, None) for db in self.server.dbs)
+
+    def used(self) -> int:
+        """What maxmemory is compared with: the baseline plus the keys' estimated sizes."""
+        if self.changed:
+            self._settle()
+        return BASELINE + self.dataset
+
+    # -- accounting -------------------------------------------------------------------------
+
+    def _key_changed(self, db: Database, key: bytes | None) -> None:
+        self.changed.add((db.id, key))
+
+    def _settle(self) -> None:
+        changed, self.changed = self.changed, set()
+        dbs = self.server.dbs
+        for db_id, key in changed:  # (any order: each measure reads the key's current value)
+            if key is None:
+                self._measure_all(dbs[db_id])
+            else:
+                self._measure(dbs[db_id], key)
+
+    def _measure(self, db: Database, key: bytes) -> None:
+        sizes = self.sizes[db.id]
+        value = db.data.get(key)
+        size = 0 if value is None else key_size(key, value)
+        self.dataset += size - sizes.pop(key, 0)
+        if size:
+            sizes[key] = size
+
+    def _measure_all(self, db: Database) -> None:
+        sizes = {key: key_size(key, value) for key, value in db.data.items()}
+        self.dataset += sum(sizes.values()) - sum(self.sizes[db.id].values())
+        self.sizes[db.id] = sizes
+
+    # -- admission and eviction ---------------------------------------------------------------
+
+    def admits(self, client: Client, cmd: Command) -> bool:
+        """Evict as needed before cmd runs (Redis's performEvictions in processCommand); False
+        when memory stays full and cmd may grow it: a denyoom command, anything queued in
+        MULTI, or an EXEC of a transaction holding a denyoom command."""
+        self.out_of_memory = not self.evict()
+        if not self.out_of_memory:
+            return True
+        tx = client.tx
+        if "denyoom" in cmd.flags:
+            return False
+        if tx is not None:
+            if cmd.name not in _TRANSACTION_ENDS:
+                return False
+            if cmd.name == "exec" and any("denyoom" in queued.flags for queued, _ in tx.queued):
+                return False
+        return True
+
+    def evict(self) -> bool:
+        """Delete keys by maxmemory-policy until the estimate is within the limit; False when
+        it stays over (nothing may or can be evicted)."""
+        policy = self.server.config["maxmemory-policy"]
+        while self.used() > self.limit:
+            if policy == "noeviction":
+                return False
+            victim = self._pick(policy)
+            if victim is None:
+                return False
+            self._evict(*victim)
+        return True
+
+    def _pick(self, policy: str) -> tuple[Database, bytes] | None:
+        """The best victim among maxmemory-samples keys sampled in each database."""
+        volatile = policy.startswith("volatile-")
+        samples = self.server.config["maxmemory-samples"]
+        best: tuple[Database, bytes] | None = None
+        best_score = 0.0
+        for db in self.server.dbs:
+            if not (db.expires if volatile else db.data):
+                continue
+            for key in _sample(db, samples, volatile):
+                score = _eviction_score(policy, db, key)
+                if best is None or score > best_score:
+                    best, best_score = (db, key), score
+        return best
+
+    def _evict(self, db: Database, key: bytes) -> None:
+        """Delete key as Redis evicts: DEL propagated, change signalled, 'evicted' event."""
+        server = self.server
+        lazy = server.config["lazyfree-lazy-eviction"]
+        server.propagator.add(db.id, [b"UNLINK" if lazy else b"DEL", key])
+        db.evict(key)
+        server.notifier.notify(db, "e", "evicted", key)
+        server.stats.evicted_keys += 1
+        server.propagator.flush()
+
+
+def _sample(db: Database, count: int, volatile: bool) -> list[bytes]:
+    """Up to count keys drawn at random (all keys, or those with a TTL). Keys with a TTL are
+    drawn from all keys (a dict has no random access); when few keys have one, the first
+    ones in the TTL table stand in."""
+    pick = db.sample_key
+    if not volatile:
+        return [pick() for _ in range(count)]
+    expires = db.expires
+    found = [key for key in (pick() for _ in range(count * _SAMPLE_TRIES)) if key in expires][:count]
+    if not found:
+        found = list(islice(expires, count))
+    return found
+
+
+def _eviction_score(policy: str, db: Database, key: bytes) -> float:
+    """Higher evicts first: idle time for LRU (and LFU), nearness of expiry for volatile-ttl."""
+    if policy.endswith("-random"):
+        return random.random()
+    if policy == "volatile-ttl":
+        return -db.expires[key]
+    return (ACCESS_CLOCK.ms or ACCESS_CLOCK.now()) - db.lru.get(key, 0)
