@@ -35,17 +35,17 @@ class NoReply:
 NO_REPLY = NoReply()
 
 _monotonic = time.monotonic
-_execute = _run_lean = None  # dispatch.execute and run_lean, imported on first use (dispatch
-_LEAN: dict = {}  # imports the command table), and dispatch.LEAN and QUEUEABLE
+_execute = _run_lean = _queue_lean = None  # dispatch.execute, run_lean and queue_lean, imported
+_LEAN: dict = {}  # on first use (dispatch imports the command table), and dispatch.LEAN and QUEUEABLE
 _QUEUEABLE: dict = {}
 _NO_COMMANDS: Mapping[bytes, Command] = MappingProxyType({})
 
 
 def _import_execute():
-    global _execute, _run_lean, _LEAN, _QUEUEABLE
-    from .dispatch import LEAN, QUEUEABLE, execute, run_lean
+    global _execute, _run_lean, _queue_lean, _LEAN, _QUEUEABLE
+    from .dispatch import LEAN, QUEUEABLE, execute, queue_lean, run_lean
 
-    _execute, _run_lean, _LEAN, _QUEUEABLE = execute, run_lean, LEAN, QUEUEABLE
+    _execute, _run_lean, _queue_lean, _LEAN, _QUEUEABLE = execute, run_lean, queue_lean, LEAN, QUEUEABLE
     return execute
 
 
@@ -160,7 +160,10 @@ class Client:
             while pending:
                 lean = self.lean_commands()
                 if lean:
-                    _run_lean(self, pending, lean)
+                    if lean is _QUEUEABLE:
+                        _queue_lean(self, pending, lean)
+                    else:
+                        _run_lean(self, pending, lean)
                     if self.blocked or not pending:
                         break
                 self.add_reply(execute(self, pending.popleft()))

@@ -229,10 +229,25 @@ def call(client: Client, cmd: Command, args: list[bytes]) -> Any:
     return reply
 
 
+def queue_lean(client: Client, pending: deque[list[bytes]], queueable: Mapping[bytes, Command]) -> None:
+    """Inside MULTI, queue the commands at the head of pending that may be queued without
+    execute()'s checks (Client.lean_commands gave QUEUEABLE); stop at the first other one."""
+    tx = client.tx
+    append = client.out.append
+    while pending:
+        args = pending.popleft()
+        cmd = queueable.get(args[0])
+        if cmd is None or len(args) not in cmd.argc:
+            pending.appendleft(args)
+            return
+        tx.queue(client, cmd, args)  # type: ignore[union-attr]
+        append(QUEUED)
+
+
 def run_lean(client: Client, pending: deque[list[bytes]], lean: Mapping[bytes, Command]) -> None:
     """Run the lean commands (Client.lean_commands) at the head of pending, encoding their
     replies into client.out; stop at the first other command, leaving it queued, or when the
-    client blocks. Inside MULTI (lean is QUEUEABLE) they are queued, as execute() would.
+    client blocks.
 
     With no AOF or replica to propagate to and no client-side tracking, nothing in call()'s
     bookkeeping but the statistics, the error counts and the notable-call check applies, and
@@ -242,7 +257,6 @@ def run_lean(client: Client, pending: deque[list[bytes]], lean: Mapping[bytes, C
     server = client.server
     propagator, blocking = server.propagator, server.blocking
     observed = propagator.sinks or client.tracking is not None
-    tx = client.tx if lean is QUEUEABLE else None
     notable_ns = server.notable_call_ns
     append = client.out.append
     last = None
@@ -253,10 +267,6 @@ def run_lean(client: Client, pending: deque[list[bytes]], lean: Mapping[bytes, C
         if cmd is None or len(args) not in cmd.argc:
             pending.appendleft(args)
             break
-        if tx is not None:
-            tx.queue(client, cmd, args)
-            append(QUEUED)
-            continue
         if observed:
             reply = call(client, cmd, args)
             if propagator.pending:
@@ -296,7 +306,6 @@ def run_lean(client: Client, pending: deque[list[bytes]], lean: Mapping[bytes, C
             break
     if last is not None:
         client.last_command = last.name
-        client.rewritten = None  # what propagate_as() left, with nothing to propagate to
 
 
 def _count_failure(server: Server, cmd: Command, error: CommandError) -> None:

@@ -21,8 +21,10 @@ Sink = Callable[[list[Entry]], None]
 
 
 def propagate_as(client: Client, *argvs: list[bytes]) -> None:
-    """Propagate these commands instead of the one being run (its deterministic equivalent)."""
-    client.rewritten = list(argvs)
+    """Propagate these commands instead of the one being run (its deterministic equivalent);
+    nothing to remember while nothing is propagated to (dispatch.run_lean relies on it)."""
+    if client.server.propagator.sinks:
+        client.rewritten = list(argvs)
 
 
 class Propagator:

@@ -71,9 +71,9 @@ def test_defaults_are_shown_like_redis(name, shown):
 def test_acted_on_is_declared_for_what_ember_implements():
     acted = {d.name for d in DIRECTIVES if d.acted_on}
     assert {"port", "bind", "requirepass", "timeout", "maxclients", "hz", "databases", "save",
-            "dbfilename", "hll-sparse-max-bytes"} <= acted
-    assert not acted & {"maxmemory-policy", "tls-port", "io-threads", "cluster-enabled",
-                        "lazyfree-lazy-eviction", "replicaof"}
+            "dbfilename", "hll-sparse-max-bytes", "maxmemory", "maxmemory-policy", "maxmemory-samples",
+            "lazyfree-lazy-eviction"} <= acted
+    assert not acted & {"maxmemory-eviction-tenacity", "tls-port", "io-threads", "cluster-enabled", "replicaof"}
 
 
 # -- values of every kind --------------------------------------------------------------------------
@@ -358,9 +358,9 @@ def test_a_failing_applier_rolls_everything_back():
 def test_not_acted_on_names_only_what_was_set():
     config = Config()
     assert config.not_acted_on() == []
-    config.apply("maxmemory-policy", ["allkeys-lru"])  # eviction is not implemented yet
+    config.apply("maxmemory-eviction-tenacity", ["20"])  # eviction has no time budget yet
     config.apply("port", ["7000"])
-    assert config.not_acted_on() == ["maxmemory-policy"]
+    assert config.not_acted_on() == ["maxmemory-eviction-tenacity"]
 
 
 # -- CONFIG GET -----------------------------------------------------------------------------------
