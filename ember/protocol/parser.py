@@ -22,7 +22,6 @@ unchecked, and a NUL byte before a line's end hides that end (Redis searches wit
 
 from __future__ import annotations
 
-import itertools
 import re
 
 import hiredis
@@ -46,7 +45,6 @@ _HUGE_AGGREGATE = re.compile(rb"[*%~>|][0-9]{6}")
 _SCAN_TABLE = bytes.maketrans(b"0123456789*%>|+(=~", b"0000000000***+++++")
 _BULK_LEN = bytes.__len__
 _JOIN = b"".join
-_chain = itertools.chain.from_iterable
 _JOIN_CHECK_MAX = 1 << 20
 
 
@@ -246,24 +244,19 @@ def _parse_plain_inline(data: bytes) -> list[list[bytes]] | None:
 
 def _read_plain_requests(reader: hiredis.Reader, data: bytes) -> tuple[list[list[bytes]], int] | None:
     """Requests from a read without RESP3 type bytes (lists of bytes), and the bytes they take."""
-    commands: list[list[bytes]] = []
-    append = commands.append
-    gets = reader.gets
-    while (request := gets()) is not False:
+    commands = []
+    # Raises TypeError unless every argument is bytes (not nested, not an integer or error):
+    # joining is the cheapest check in C; a huge read is checked without copying it.
+    check_arguments = _JOIN if len(data) <= _JOIN_CHECK_MAX else _sum_of_lengths
+    while (request := reader.gets()) is not False:
         if request.__class__ is not list or not request:
             return None
-        append(request)
-    # Raises TypeError unless every argument is bytes (not nested, not an integer or error):
-    # joining them all is the cheapest check in C; a huge read is checked without copying it.
-    if len(data) <= _JOIN_CHECK_MAX:
-        _JOIN(_chain(commands))
-    else:
-        for request in commands:
-            _sum_of_lengths(request)
+        check_arguments(request)
+        commands.append(request)
     # hiredis may hold a partial request it has not returned: after a boundary, an empty
     # multibulk reads back as exactly [] with nothing left; mid-request it reads otherwise.
     reader.feed(b"*0\r\n")
-    if gets() == [] and not reader.has_data():
+    if reader.gets() == [] and not reader.has_data():
         return commands, len(data)
     # Cut mid-request. Every complete one was '*N' and '$len' bulks (hiredis accepts no other
     # spelling of a length), so their canonical size is exactly the bytes they took.
