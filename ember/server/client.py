@@ -137,11 +137,11 @@ class Client:
     def lean_commands(self) -> Mapping[bytes, Command]:
         """The commands this client's batch may run without dispatch.execute's admission checks
         (dispatch.LEAN), or queue inside MULTI (dispatch.QUEUEABLE): those while nothing is to
-        be checked (authenticated, not in RESP2 pub/sub mode, no MISCONF, no maxmemory, no
-        CLIENT PAUSE, replies on), else none. Lean commands change none of this, nor the MULTI state, so a
+        be checked (authenticated, not in RESP2 pub/sub mode, no MISCONF, no CLIENT PAUSE,
+        replies on), else none; with maxmemory set, those still get its admission. Lean commands change none of this, nor the MULTI state, so a
         batch decides it once and again after any other command."""
         server = self.server
-        if (self.authenticated and server.write_error is None and not server.memory.limit
+        if (self.authenticated and server.write_error is None
                 and not server.blocking.pause_mode and self.reply_mode == "on"
                 and not (self.resp == 2 and (self.channels or self.patterns or self.shard_channels))):
             return _LEAN if self.tx is None else _QUEUEABLE

@@ -231,13 +231,15 @@ def call(client: Client, cmd: Command, args: list[bytes]) -> Any:
 
 def queue_lean(client: Client, pending: deque[list[bytes]], queueable: Mapping[bytes, Command]) -> None:
     """Inside MULTI, queue the commands at the head of pending that may be queued without
-    execute()'s checks (Client.lean_commands gave QUEUEABLE); stop at the first other one."""
+    execute()'s checks (Client.lean_commands gave QUEUEABLE); stop at the first other one, or
+    at one maxmemory refuses (execute() then refuses it as Redis does)."""
     tx = client.tx
     append = client.out.append
+    memory = client.server.memory
     while pending:
         args = pending.popleft()
         cmd = queueable.get(args[0])
-        if cmd is None or len(args) not in cmd.argc:
+        if cmd is None or len(args) not in cmd.argc or (memory.limit and not memory.admits(client, cmd)):
             pending.appendleft(args)
             return
         tx.queue(client, cmd, args)  # type: ignore[union-attr]
@@ -246,8 +248,8 @@ def queue_lean(client: Client, pending: deque[list[bytes]], queueable: Mapping[b
 
 def run_lean(client: Client, pending: deque[list[bytes]], lean: Mapping[bytes, Command]) -> None:
     """Run the lean commands (Client.lean_commands) at the head of pending, encoding their
-    replies into client.out; stop at the first other command, leaving it queued, or when the
-    client blocks.
+    replies into client.out; stop at the first other command, leaving it queued, at one that
+    maxmemory refuses (execute() then refuses it as Redis does), or when the client blocks.
 
     With no AOF or replica to propagate to and no client-side tracking, nothing in call()'s
     bookkeeping but the statistics, the error counts and the notable-call check applies, and
@@ -257,6 +259,7 @@ def run_lean(client: Client, pending: deque[list[bytes]], lean: Mapping[bytes, C
     server = client.server
     propagator, blocking = server.propagator, server.blocking
     observed = propagator.sinks or client.tracking is not None
+    memory = server.memory
     notable_ns = server.notable_call_ns
     append = client.out.append
     last = None
@@ -264,7 +267,7 @@ def run_lean(client: Client, pending: deque[list[bytes]], lean: Mapping[bytes, C
     while pending:
         args = pending.popleft()
         cmd = lean.get(args[0])
-        if cmd is None or len(args) not in cmd.argc:
+        if cmd is None or len(args) not in cmd.argc or (memory.limit and not memory.admits(client, cmd)):
             pending.appendleft(args)
             break
         if observed:

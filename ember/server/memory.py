@@ -19,7 +19,7 @@ from itertools import islice
 from typing import TYPE_CHECKING
 
 from ..keyspace.database import ACCESS_CLOCK
-from ..keyspace.memory import key_size
+from ..keyspace.memory import KEY_OVERHEAD, STRING_OVERHEAD, key_size
 
 if TYPE_CHECKING:
     from ..commands.table import Command
@@ -31,6 +31,7 @@ OOM = "OOM command not allowed when used memory > 'maxmemory'."
 BASELINE = 940_000  # used_memory of an empty Redis 7 with one client connected
 # Commands a client inside MULTI may still send when memory is full (anything else is refused).
 _TRANSACTION_ENDS = frozenset(("exec", "discard", "quit", "reset"))
+STRING_KEY_OVERHEAD = KEY_OVERHEAD + STRING_OVERHEAD
 _SAMPLE_TRIES = 4  # draws per wanted sample when a volatile policy samples all keys for TTLs
 
 
@@ -42,9 +43,10 @@ class Memory:
         self.limit = 0  # maxmemory in bytes, 0: off
         self.dataset = 0  # the sum of sizes
         self.sizes: list[dict[bytes, int]] = []  # per database: key -> estimated bytes
-        # (db id, key) to measure again before the next admission, or (db id, None) for a whole
-        # database; a set, so repeated writes to a key between commands are measured once
-        self.changed: set[tuple[int, bytes | None]] = set()
+        # By database id, the keys to measure again before the next admission (a set: repeated
+        # writes to a key between commands are measured once); and databases to measure whole.
+        self.changed: dict[int, set[bytes]] = {}
+        self.changed_dbs: set[int] = set()
         self.out_of_memory = False  # as of the last admission (Redis's pre_command_oom_state)
         server.config.on_change("maxmemory", lambda _value: self.configure())
         self.configure()
@@ -55,46 +57,59 @@ class Memory:
         if limit and not self.limit:
             self.sizes = [{} for _ in self.server.dbs]
             self.dataset = 0
-            self.recount()
             self.server.watch_keys(self._key_changed, True)
         elif not limit and self.limit:
             self.server.watch_keys(self._key_changed, False)
-            self.sizes, self.changed, self.dataset = [], set(), 0
+            self.sizes, self.dataset = [], 0
+            self.changed.clear()
+            self.changed_dbs.clear()
             self.out_of_memory = False
         self.limit = limit
+        self.recount()
 
     def recount(self) -> None:
         """Measure every database again (after a load, which writes around the change hooks)."""
-        if self.limit or self.sizes:
-            self.changed.update((db.id, None) for db in self.server.dbs)
+        if self.limit:
+            self.changed_dbs.update(range(len(self.server.dbs)))
 
     def used(self) -> int:
         """What maxmemory is compared with: the baseline plus the keys' estimated sizes."""
-        if self.changed:
+        if self.changed or self.changed_dbs:
             self._settle()
         return BASELINE + self.dataset
 
     # -- accounting -------------------------------------------------------------------------
 
     def _key_changed(self, db: Database, key: bytes | None) -> None:
-        self.changed.add((db.id, key))
+        if key is None:
+            self.changed_dbs.add(db.id)
+        elif (keys := self.changed.get(db.id)) is not None:
+            keys.add(key)
+        else:
+            self.changed[db.id] = {key}
 
     def _settle(self) -> None:
-        changed, self.changed = self.changed, set()
+        """Measure what changed (in any order: a measure reads the key's current value)."""
         dbs = self.server.dbs
-        for db_id, key in changed:  # (any order: each measure reads the key's current value)
-            if key is None:
+        if self.changed_dbs:
+            whole, self.changed_dbs = self.changed_dbs, set()
+            for db_id in whole:
                 self._measure_all(dbs[db_id])
-            else:
-                self._measure(dbs[db_id], key)
-
-    def _measure(self, db: Database, key: bytes) -> None:
-        sizes = self.sizes[db.id]
-        value = db.data.get(key)
-        size = 0 if value is None else key_size(key, value)
-        self.dataset += size - sizes.pop(key, 0)
-        if size:
-            sizes[key] = size
+                self.changed.pop(db_id, None)
+        changed, self.changed = self.changed, {}
+        for db_id, keys in changed.items():
+            data, sizes = dbs[db_id].data, self.sizes[db_id]
+            for key in keys:
+                value = data.get(key)
+                if value is None:
+                    size = 0
+                elif value.__class__ is bytes:  # key_size() of a string, inlined: the commonest write
+                    size = STRING_KEY_OVERHEAD + len(key) + len(value)
+                else:
+                    size = key_size(key, value)
+                self.dataset += size - sizes.pop(key, 0)
+                if size:
+                    sizes[key] = size
 
     def _measure_all(self, db: Database) -> None:
         sizes = {key: key_size(key, value) for key, value in db.data.items()}
@@ -107,6 +122,11 @@ class Memory:
         """Evict as needed before cmd runs (Redis's performEvictions in processCommand); False
         when memory stays full and cmd may grow it: a denyoom command, anything queued in
         MULTI, or an EXEC of a transaction holding a denyoom command."""
+        if self.changed or self.changed_dbs:  # used(), inlined for the usual case
+            self._settle()
+        if BASELINE + self.dataset <= self.limit:
+            self.out_of_memory = False
+            return True
         self.out_of_memory = not self.evict()
         if not self.out_of_memory:
             return True
@@ -123,8 +143,8 @@ class Memory:
     def evict(self) -> bool:
         """Delete keys by maxmemory-policy until the estimate is within the limit; False when
         it stays over (nothing may or can be evicted)."""
-        policy = self.server.config["maxmemory-policy"]
         while self.used() > self.limit:
+            policy = self.server.config["maxmemory-policy"]
             if policy == "noeviction":
                 return False
             victim = self._pick(policy)
