@@ -138,8 +138,9 @@ class Client:
         """The commands this client's batch may run without dispatch.execute's admission checks
         (dispatch.LEAN), or queue inside MULTI (dispatch.QUEUEABLE): those while nothing is to
         be checked (authenticated, not in RESP2 pub/sub mode, no MISCONF, no CLIENT PAUSE,
-        replies on), else none; with maxmemory set, those still get its admission. Lean commands change none of this, nor the MULTI state, so a
-        batch decides it once and again after any other command."""
+        replies on), else none; with maxmemory set, each still gets its admission. Lean commands
+        change none of this, nor the MULTI state, so a batch decides it once and again after any
+        other command."""
         server = self.server
         if (self.authenticated and server.write_error is None
                 and not server.blocking.pause_mode and self.reply_mode == "on"

@@ -254,8 +254,8 @@ def run_lean(client: Client, pending: deque[list[bytes]], lean: Mapping[bytes, C
     With no AOF or replica to propagate to and no client-side tracking, nothing in call()'s
     bookkeeping but the statistics, the error counts and the notable-call check applies, and
     lean commands change none of that: the run does call()'s work inline. A command's duration
-    is taken from one clock read per command, so it includes encoding the previous reply
-    (well under a microsecond)."""
+    is taken from one clock read per command, so it includes encoding the previous reply (well
+    under a microsecond) and, with maxmemory set, its admission."""
     server = client.server
     propagator, blocking = server.propagator, server.blocking
     observed = propagator.sinks or client.tracking is not None

@@ -1,8 +1,8 @@
 """maxmemory: the dataset's estimated size, eviction and the OOM refusal (Redis's evict.c).
 
-With maxmemory 0 (the default) nothing here runs: no key-change listener, and batches may skip
-admission. With a limit, a key-change listener (as WATCH's) notes every changed key; before the
-next command is admitted their estimates (keyspace/memory.py) are brought up to date, and while
+With maxmemory 0 (the default) nothing here runs: no key-change listener, and admission tests
+`limit` once per command. With a limit, a key-change listener (as WATCH's) notes every changed
+key; before the next command is admitted (dispatch: execute() and the lean runs) their estimates (keyspace/memory.py) are brought up to date, and while
 the total is over the limit the policy's victims are deleted: the best of maxmemory-samples
 sampled keys, by idle time, TTL or at random. When nothing can be evicted (noeviction, or no
 key with a TTL for a volatile policy), commands that may grow memory are refused with OOM.
