@@ -2,7 +2,9 @@
 
 USAGE gives the estimate maxmemory is enforced against (keyspace/memory.py): what Redis would
 allocate for the key, not the Python objects Ember holds, so it compares with what MEMORY
-USAGE says under Redis. STATS reports the figures of INFO memory under Redis's names.
+USAGE says under Redis. STATS reports the figures of INFO memory under Redis's names. DOCTOR's
+report is Ember's own (the estimate against maxmemory); PURGE runs Python's garbage collector,
+where Redis asks jemalloc to return dirty pages.
 """
 
 from __future__ import annotations

@@ -9,7 +9,11 @@ key with a TTL for a volatile policy), commands that may grow memory are refused
 
 The total is Redis's baseline (an empty server's used_memory) plus the keys' estimates, not the
 Python process's size, so a limit from redis.conf admits about the data it did under Redis.
-The LFU policies rank keys by idle time (LRU): Ember keeps no access-frequency counter.
+
+Differences from Redis: the LFU policies rank keys by idle time (LRU), as Ember keeps no
+access-frequency counter; eviction has no time budget (maxmemory-eviction-tenacity): it runs
+until the estimate fits; and a CONFIG SET that lowers maxmemory evicts before the next command,
+not within the CONFIG SET itself.
 """
 
 from __future__ import annotations
