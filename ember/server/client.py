@@ -160,7 +160,7 @@ class Client:
             pending = self.pending
             while pending:
                 lean = self.lean_commands()
-                if lean:
+                if pending[0][0] in lean:  # (a run's set-up is wasted on a head that is not lean)
                     if lean is _QUEUEABLE:
                         _queue_lean(self, pending, lean)
                     else:
