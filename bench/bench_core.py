@@ -119,7 +119,11 @@ def start_null_server(workdir: Path) -> ServerProcess:
     with open(log_path, "wb") as log:
         process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
     server = ServerProcess(port, process, workdir, log_path, args)
-    wait_until(lambda: server.client(socket_timeout=1, protocol=2).ping(), message="the null server to answer")
+    try:
+        wait_until(lambda: server.client(socket_timeout=1, protocol=2).ping(), message="the null server to answer")
+    except BaseException:
+        server.stop()  # not in main()'s list yet: nobody else would stop it
+        raise
     return server
 
 
