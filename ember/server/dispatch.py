@@ -232,7 +232,8 @@ def call(client: Client, cmd: Command, args: list[bytes]) -> Any:
 def queue_lean(client: Client, pending: deque[list[bytes]], queueable: Mapping[bytes, Command]) -> None:
     """Inside MULTI, queue the commands at the head of pending that may be queued without
     execute()'s checks (Client.lean_commands gave QUEUEABLE); stop at the first other one, or
-    at one maxmemory refuses (execute() then refuses it as Redis does)."""
+    at one maxmemory refuses (execute() then refuses it as Redis does). The loop head is
+    run_lean's: shared through a helper, it would cost run_lean a call per command."""
     tx = client.tx
     append = client.out.append
     memory = client.server.memory
