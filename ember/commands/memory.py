@@ -43,7 +43,7 @@ def memory_usage(client: Client, args: list[bytes]):
     return None if value is None else key_size(args[2], value, samples)
 
 
-@command("memory|stats", 2, group=GROUP, since="4.0.0", flags="",
+@command("memory|stats", 2, group=GROUP, since="4.0.0",
          summary="Returns details about memory usage.", complexity="O(1)")
 def memory_stats(client: Client, args: list[bytes]):
     """INFO memory's figures under MEMORY STATS's names, with each non-empty database's entry."""
@@ -89,7 +89,7 @@ def memory_stats(client: Client, args: list[bytes]):
     return stats
 
 
-@command("memory|doctor", 2, group=GROUP, since="4.0.0", flags="",
+@command("memory|doctor", 2, group=GROUP, since="4.0.0",
          summary="Outputs a memory problems report.", complexity="O(1)")
 def memory_doctor(client: Client, args: list[bytes]):
     memory = client.server.memory
@@ -102,13 +102,13 @@ def memory_doctor(client: Client, args: list[bytes]):
     return Verbatim(report.encode() + b"\n")
 
 
-@command("memory|malloc-stats", 2, group=GROUP, since="4.0.0", flags="",
+@command("memory|malloc-stats", 2, group=GROUP, since="4.0.0",
          summary="Returns the allocator statistics.", complexity="Depends on how much memory is allocated, could be slow")
 def memory_malloc_stats(client: Client, args: list[bytes]):
     return Verbatim(b"Stats not supported for the current allocator")  # Redis's answer without jemalloc
 
 
-@command("memory|purge", 2, group=GROUP, since="4.0.0", flags="",
+@command("memory|purge", 2, group=GROUP, since="4.0.0",
          summary="Asks the allocator to release memory.", complexity="Depends on how much memory is allocated, could be slow")
 def memory_purge(client: Client, args: list[bytes]):
     gc.collect()  # unreachable cycles are what Python can give back

@@ -62,6 +62,7 @@ class Memory:
             self.sizes = [{} for _ in self.server.dbs]
             self.dataset = 0
             self.server.watch_keys(self._key_changed, True)
+            self.changed_dbs.update(range(len(self.server.dbs)))  # measured before the next command
         elif not limit and self.limit:
             self.server.watch_keys(self._key_changed, False)
             self.sizes, self.dataset = [], 0
@@ -69,7 +70,6 @@ class Memory:
             self.changed_dbs.clear()
             self.out_of_memory = False
         self.limit = limit
-        self.recount()
 
     def recount(self) -> None:
         """Measure every database again (after a load, which writes around the change hooks)."""
@@ -126,9 +126,7 @@ class Memory:
         """Evict as needed before cmd runs (Redis's performEvictions in processCommand); False
         when memory stays full and cmd may grow it: a denyoom command, anything queued in
         MULTI, or an EXEC of a transaction holding a denyoom command."""
-        if self.changed or self.changed_dbs:  # used(), inlined for the usual case
-            self._settle()
-        if BASELINE + self.dataset <= self.limit:
+        if self.used() <= self.limit:
             self.out_of_memory = False
             return True
         self.out_of_memory = not self.evict()
