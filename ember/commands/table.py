@@ -68,9 +68,12 @@ class Command:
     nsec: int = 0
     rejected_calls: int = 0
     failed_calls: int = 0
+    # Documented as O(1): its calls in a row may be timed as a group (dispatch.run_lean).
+    constant_time: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         self.argc = range(abs(self.arity), (self.arity if self.arity >= 0 else 2**31) + 1)
+        self.constant_time = self.complexity == "O(1)"
 
     def arity_ok(self, argc: int) -> bool:
         return argc in self.argc

@@ -732,12 +732,17 @@ class ScriptEngine:
         if writer is not None and writer.clients:
             writer.write_all()  # replies held for the end of the loop pass the script interrupted
         busy = self.busy_error()
-        for client in list(self.server.clients.values()):
-            if client is running or client.closed or client.transport is None:
-                continue
-            data = _read_available(client)
-            if data:
-                self._answer_while_busy(client, data, busy)
+        server = self.server
+        current = server.current_client
+        try:
+            for client in list(server.clients.values()):
+                if client is running or client.closed or client.transport is None:
+                    continue
+                data = _read_available(client)
+                if data:
+                    self._answer_while_busy(client, data, busy)
+        finally:
+            server.current_client = current  # the script's caller, as dispatch.run_lean expects
 
     def _answer_while_busy(self, client: Client, data: bytes, busy: CommandError) -> None:
         commands, error = client.parser.feed(data)

@@ -172,3 +172,36 @@ def test_commandstats_count_every_command_of_a_pipeline(conn, r):
     assert stats["cmdstat_set"]["calls"] == 50
     assert (stats["cmdstat_get"]["calls"], stats["cmdstat_get"]["rejected_calls"]) == (30, 1)
     assert r.info("stats")["total_commands_processed"] >= 80
+
+
+def test_a_low_slowlog_threshold_logs_every_call_of_a_pipeline(conn, r):
+    """Pipelined O(1) calls are timed in groups (dispatch.TIMING_GROUP) only while the slow
+    threshold is high; at 0 every call is still its own slowlog entry, with its own arguments."""
+    conn.sock.sendall(pipeline(("GET", "warm")))  # GET runs lean from its second read on
+    conn.read_reply()
+    r.config_set("slowlog-log-slower-than", 0)
+    try:
+        r.slowlog_reset()
+        conn.sock.sendall(pipeline(*[("GET", f"k{i}") for i in range(40)]))
+        assert [conn.read_reply() for _ in range(40)] == [b"$-1\r\n"] * 40
+        logged = [entry["command"] for entry in reversed(r.slowlog_get(128))
+                  if entry["command"].startswith(b"GET")]
+        assert logged == [f"GET k{i}".encode() for i in range(40)]
+    finally:
+        r.config_set("slowlog-log-slower-than", 10000)
+
+
+def test_monitor_sees_every_call_of_a_pipeline_in_order(ember, conn):
+    conn.sock.sendall(pipeline(("GET", "warm")))
+    conn.read_reply()
+    monitor = RawConnection(ember.port)
+    try:
+        monitor.sock.sendall(pipeline(("MONITOR",)))
+        assert monitor.read_reply() == b"+OK\r\n"
+        conn.sock.sendall(pipeline(*[("GET", f"k{i}") for i in range(40)]))
+        assert [conn.read_reply() for _ in range(40)] == [b"$-1\r\n"] * 40
+        lines = [monitor.read_reply() for _ in range(40)]
+        assert [line.rsplit(b" ", 2)[-2:] for line in lines] == \
+            [[b'"GET"', f'"k{i}"\r\n'.encode()] for i in range(40)]
+    finally:
+        monitor.close()
