@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from ..protocol.encoder import BigNumber, Bool, Push, SetReply, Verbatim
 from ..protocol.errors import NO_SUCH_KEY, SYNTAX, CommandError
 from ..server.client import NO_REPLY
+from ..server.memory import BASELINE
 from .table import TABLE, Command, command, container, parse_int
 
 if TYPE_CHECKING:
@@ -182,28 +183,36 @@ def _clients_section(server: Server) -> Fields:
 
 
 def memory_section(server: Server) -> Fields:
+    """While maxmemory is set, used_memory is what eviction compares with it (the estimate of
+    server/memory.py), so that INFO and the limit agree as in Redis; otherwise, with no estimate
+    kept, it is the process's resident size. used_memory_rss is always the resident size."""
     global _peak_memory
-    used = _process_rss()
+    rss = _process_rss()
+    memory = server.memory
+    if memory.limit:
+        used, startup = memory.used(), BASELINE
+    else:
+        used, startup = rss, _STARTUP_MEMORY
     _peak_memory = max(_peak_memory, used)
-    dataset = max(used - _STARTUP_MEMORY, 0)
+    dataset = max(used - startup, 0)
     system = _total_system_memory()
     maxmemory = server.config["maxmemory"]
     client_memory = 1024 * len(server.clients)  # what each CLIENT LIST line reports as tot-mem
     return [
         ("used_memory", used),
         ("used_memory_human", human_bytes(used)),
-        ("used_memory_rss", used),
-        ("used_memory_rss_human", human_bytes(used)),
+        ("used_memory_rss", rss),
+        ("used_memory_rss_human", human_bytes(rss)),
         ("used_memory_peak", _peak_memory),
         ("used_memory_peak_human", human_bytes(_peak_memory)),
         ("used_memory_peak_perc", f"{used * 100 / _peak_memory:.2f}%"),
-        ("used_memory_overhead", _STARTUP_MEMORY + client_memory),
-        ("used_memory_startup", _STARTUP_MEMORY),
+        ("used_memory_overhead", startup + client_memory),
+        ("used_memory_startup", startup),
         ("used_memory_dataset", dataset),
         ("used_memory_dataset_perc", f"{dataset * 100 / used if used else 0:.2f}%"),
         ("allocator_allocated", used),
         ("allocator_active", used),
-        ("allocator_resident", used),
+        ("allocator_resident", rss),
         ("total_system_memory", system),
         ("total_system_memory_human", human_bytes(system)),
         ("used_memory_lua", 0),
@@ -228,8 +237,8 @@ def memory_section(server: Server) -> Fields:
         ("allocator_rss_bytes", 0),
         ("rss_overhead_ratio", "1.00"),
         ("rss_overhead_bytes", 0),
-        ("mem_fragmentation_ratio", "1.00"),
-        ("mem_fragmentation_bytes", 0),
+        ("mem_fragmentation_ratio", f"{rss / used:.2f}"),
+        ("mem_fragmentation_bytes", rss - used),
         ("mem_not_counted_for_evict", 0),
         ("mem_replication_backlog", 0),
         ("mem_total_replication_buffers", 0),

@@ -159,6 +159,23 @@ def test_scripts_follow_the_memory_state(r):
     assert r.eval("#!lua flags=allow-oom\nreturn redis.call('set', 'x', 'y')", 0) == b"OK"
 
 
+def test_info_reports_the_memory_that_eviction_counts(r):
+    """With a limit, INFO's used_memory is the figure compared with maxmemory (as in Redis,
+    where tools watch one against the other); the process's size stays in used_memory_rss."""
+    r.config_set("maxmemory-policy", "allkeys-random")
+    r.config_set("maxmemory", limit_for(20))
+    for n in range(60):
+        r.set(key(n), VALUE)
+    memory = r.info("memory")
+    assert memory["used_memory"] == BASELINE + r.dbsize() * ENTRY <= memory["maxmemory"]
+    assert memory["used_memory_startup"] == BASELINE
+    assert memory["used_memory_dataset"] == r.dbsize() * ENTRY
+    assert memory["used_memory_rss"] > memory["used_memory"]  # the Python process itself
+    r.config_set("maxmemory", 0)  # no limit, no estimate kept: the process's size
+    memory = r.info("memory")
+    assert memory["used_memory"] == memory["used_memory_rss"] > BASELINE + r.dbsize() * ENTRY
+
+
 def test_memory_usage_and_stats(r):
     r.set(key(0), VALUE)
     assert r.memory_usage(key(0)) == ENTRY
