@@ -809,8 +809,8 @@ DIRECTIVES: list[Directive] = [
     number("active-defrag-cycle-min", "1", 1, 99),
     number("active-defrag-cycle-max", "25", 1, 99),
     number("active-defrag-max-scan-fields", "1000", 1, LLONG_MAX),
-    number("lfu-log-factor", "10", 0, INT_MAX),
-    number("lfu-decay-time", "1", 0, INT_MAX, **ACTED),  # OBJECT FREQ decays the counters
+    number("lfu-log-factor", "10", 0, INT_MAX, **ACTED),  # LFU counters (keyspace/lfu.py)
+    number("lfu-decay-time", "1", 0, INT_MAX, **ACTED),
     text("server_cpulist", **IMMUTABLE), text("bio_cpulist", **IMMUTABLE),
     text("aof_rewrite_cpulist", **IMMUTABLE), text("bgsave_cpulist", **IMMUTABLE),
     enum("enable-protected-configs", "no", PROTECTION, **IMMUTABLE, **ACTED),

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..keyspace.database import type_name
 from ..keyspace.glob import glob_matcher
+from ..keyspace.lfu import LFU_POLICIES
 from ..persistence import snapshot
 from ..protocol.errors import NO_SUCH_KEY, SYNTAX, CommandError, invalid_expire_time
 from ..server.propagate import propagate_as
@@ -33,7 +34,6 @@ DB_OUT_OF_RANGE = "ERR DB index is out of range"
 INVALID_CURSOR = "ERR invalid cursor"
 SHARED_REFCOUNT = 2**31 - 1  # what OBJECT REFCOUNT shows for Redis's shared integers 0..9999
 SHARED_INTEGERS = 10000
-LFU_INIT_VAL = 5
 
 
 def notify(client: Client, db: Database, event: str, key: bytes) -> None:
@@ -429,8 +429,7 @@ container("object", -2, group=GROUP, since="2.2.3",
           summary="A container for object introspection commands.")
 
 _INT_TEXT = re.compile(rb"-?[1-9][0-9]*|0")
-_LFU_POLICIES = ("allkeys-lfu", "volatile-lfu")
-_LRU_LFU_POLICIES = ("allkeys-lru", "volatile-lru") + _LFU_POLICIES
+_LRU_LFU_POLICIES = LFU_POLICIES | {"allkeys-lru", "volatile-lru"}
 _POLICY_SWITCH_NOTE = ("Please note that when switching between policies at runtime LRU and LFU data will "
                        "take some time to adjust.")
 
@@ -461,7 +460,7 @@ def _maxmemory_policy(client: Client) -> str:
 
 def _require_lfu_policy(client: Client, wanted: bool) -> None:
     """FREQ needs an LFU policy and IDLETIME needs any other: Redis keeps one or the other."""
-    if (_maxmemory_policy(client) in _LFU_POLICIES) != wanted:
+    if (_maxmemory_policy(client) in LFU_POLICIES) != wanted:
         if wanted:
             raise CommandError("ERR An LFU maxmemory policy is not selected, access frequency not tracked. "
                                + _POLICY_SWITCH_NOTE)
@@ -520,12 +519,8 @@ def object_freq(client: Client, key: bytes, value: Any):
     _require_lfu_policy(client, True)
     if _is_shared_integer(client, value):
         return 0  # shared objects keep the counter they were created with
-    # No per-key LFU counter is kept: report the initial counter, decayed by idle minutes.
-    decay = client.server.config.values.get("lfu-decay-time", 1)
-    if not decay:
-        return LFU_INIT_VAL
-    idle_minutes = (client.server.clock_ms() - client.db.lru.get(key, 0)) // 60_000
-    return max(LFU_INIT_VAL - idle_minutes // decay, 0)
+    # Under an LFU policy Database.lru is an LfuAccessTimes (Memory.track_access).
+    return client.db.lru.frequency(key, client.server.clock_ms())  # type: ignore[attr-defined]
 
 
 declare_help("object", (

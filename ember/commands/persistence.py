@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from ..keyspace.lfu import LfuAccessTimes
 from ..persistence import snapshot
 from ..persistence.digest import dataset_digest, hex_digest, value_digest
 from ..persistence.rdb import RDBError, dump_payload, restore_payload, verify_dump_payload
@@ -27,7 +28,6 @@ log = logging.getLogger("ember")
 
 GROUP = "server"
 BGSAVE_IN_PROGRESS = "ERR Background save already in progress"
-_LFU_POLICIES = ("allkeys-lfu", "volatile-lfu")
 
 
 # -- SAVE, BGSAVE, LASTSAVE -----------------------------------------------------------------------
@@ -118,7 +118,7 @@ def _restore_options(args: list[bytes]) -> tuple[bool, bool, int | None, int | N
                     "simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because "
                     "inserting values into sorted sets is O(log(N)).")
 def restore(client: Client, args: list[bytes]):
-    replace, absttl, idle, _freq = _restore_options(args)
+    replace, absttl, idle, freq = _restore_options(args)
     db, key, server = client.db, args[1], client.server
     existed = db.write_lookup(key) is not None
     if existed and not replace:
@@ -148,9 +148,13 @@ def restore(client: Client, args: list[bytes]):
         db.set_expire(key, ttl)
         if not absttl:  # replicas and the AOF get the absolute time, as Redis rewrites it
             propagate_as(client, [args[0], key, b"%d" % ttl, *args[3:], b"ABSTTL"])
-    # FREQ is validated but not kept: Ember keeps no per-key LFU counter.
-    if idle is not None and server.config.values.get("maxmemory-policy", "noeviction") not in _LFU_POLICIES:
-        db.lru[key] = now - idle * 1000
+    # As Redis's objectSetLRUOrLFU: FREQ counts under an LFU policy, IDLETIME under any other.
+    lru = db.lru
+    if lru.__class__ is LfuAccessTimes:
+        if freq is not None:
+            lru.set_frequency(key, freq, now)
+    elif idle is not None:
+        lru[key] = now - idle * 1000
     server.notifier.notify(db, "g", "restore", key)
     return "OK"
 

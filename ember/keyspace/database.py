@@ -8,9 +8,9 @@ touch `data` or `expires` of another database directly.
 Values are `bytes`/`bytearray` for strings (bytearray marks a string Redis would hold as "raw",
 e.g. after APPEND) and objects of the classes in `keyspace.types` for the other types.
 
-Hot path: reads and writes stamp the access time from `ACCESS_CLOCK` (one clock read per client
-batch, like Redis's cached LRU clock) instead of reading the clock per key; expiry checks always
-read the real clock. Change listeners are called only while registered, so subsystems with
+Hot path: reads and writes stamp the access time from `ACCESS_CLOCK`, which the server cron
+refreshes (Redis's LRU clock), instead of reading the clock; expiry checks always read the real
+clock. Change listeners are called only while registered, so subsystems with
 nothing to watch (no WATCH, no blocked client, no tracking) cost a write nothing.
 """
 
@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..protocol.errors import WRONGTYPE, CommandError
+from .lfu import access_times
 from .scan import ScanIndex
 
 if TYPE_CHECKING:
@@ -35,29 +36,23 @@ def now_ms() -> int:
 
 
 class AccessClock:
-    """The unix-ms time stamped as keys' last access (OBJECT IDLETIME, LRU).
+    """The unix-ms time stamped as keys' last access (OBJECT IDLETIME, LRU and LFU).
 
-    Redis keeps this clock coarse (its LRU clock is refreshed by the cron). Here it is read at
-    most once per client batch: `Client.process` sets `caching` for its batch (and clears `ms`
-    and `caching` after it), the first stamp reads the real clock and caches it, and the batch's
-    other stamps reuse it. Outside a batch (loading, timers) every stamp reads the real clock.
-    Expiry never uses it: TTL checks are exact.
+    Coarse on purpose, as Redis's LRU clock: the server cron refreshes it `hz` times a second
+    (`tick`), so stamping a key costs an attribute read, not a clock read. Access times are
+    shown in seconds (OBJECT IDLETIME) and compared in minutes (LFU decay), so a tenth of a
+    second behind is exact enough; expiry never uses it: TTL checks read the real clock.
     """
 
-    __slots__ = ("ms", "caching")
+    __slots__ = ("ms",)
 
     def __init__(self) -> None:
-        self.ms = 0  # the cached time, 0 when none
-        self.caching = False
+        self.ms = now_ms()
 
-    def now(self) -> int:
-        ms = _time_ns() // 1_000_000
-        if self.caching:
-            self.ms = ms
-        return ms
+    def tick(self) -> None:
+        self.ms = now_ms()
 
 
-_time_ns = time.time_ns
 ACCESS_CLOCK = AccessClock()
 
 
@@ -85,7 +80,10 @@ class Database:
         # (when, key) candidates for active expiry; stale entries are skipped when popped.
         self._expiry_heap: list[tuple[int, bytes]] = []
         self.scan_index: ScanIndex | None = None
-        self.lru: dict[bytes, int] = {}  # key -> last access (ms), for OBJECT IDLETIME and eviction
+        # key -> last access (ms), for OBJECT IDLETIME and eviction; under an LFU policy it
+        # counts each access too (keyspace/lfu.py). Every read, store and change of a key stamps
+        # it, as Redis's lookups do (CLIENT NO-TOUCH aside).
+        self.lru: dict[bytes, int] = access_times(server.config.values)
         self.avg_ttl = 0
         # Callbacks run with (db, key) whenever a key is changed (key None: possibly all keys):
         # WATCH, blocked clients, client-side caching. A subsystem may keep its callback here
@@ -129,7 +127,7 @@ class Database:
         if touch:
             current = server.current_client
             if current is None or not current.no_touch:  # CLIENT NO-TOUCH reads leave LRU alone
-                self.lru[key] = ACCESS_CLOCK.ms or ACCESS_CLOCK.now()
+                self.lru[key] = ACCESS_CLOCK.ms
         if expected_type is not None and expected_type != \
                 ("string" if value.__class__ is bytes else _STRING_TYPE_NAMES.get(value.__class__) or value.TYPE_NAME):
             raise CommandError(WRONGTYPE)
@@ -187,7 +185,7 @@ class Database:
         data[key] = value
         if not keep_ttl and self.expires:
             self.expires.pop(key, None)
-        self.lru[key] = ACCESS_CLOCK.ms or ACCESS_CLOCK.now()
+        self.lru[key] = ACCESS_CLOCK.ms
         self.server.dirty += changes  # modified(key, changes), inlined
         if self.on_key_change:
             for callback in self.on_key_change:
@@ -207,8 +205,14 @@ class Database:
         self.modified(key)
 
     def modified(self, key: bytes, changes: int = 1) -> None:
-        """Record that key changed: the dirty counter, WATCH and tracking invalidation."""
-        self.server.dirty += changes
+        """Record that key changed in place (or went): its access time, the dirty counter, WATCH
+        and tracking invalidation."""
+        server = self.server
+        if key in self.data:  # (Redis's write lookup stamps it; a deleted key has no time)
+            current = server.current_client
+            if current is None or not current.no_touch:
+                self.lru[key] = ACCESS_CLOCK.ms
+        server.dirty += changes
         if self.on_key_change:
             for callback in self.on_key_change:
                 callback(self, key)
@@ -240,7 +244,7 @@ class Database:
         self.data = {}
         self.expires = {}
         self._expiry_heap = []
-        self.lru = {}
+        self.lru = access_times(self.server.config.values)
         self.scan_index = None
         self.modified_all(removed)
         return removed

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from sortedcontainers import SortedList
 
 from ..keyspace.hashes import Hash
+from ..keyspace.lfu import LFU_INIT_VAL, LFU_POLICIES, LfuAccessTimes
 from ..keyspace.lists import ListValue
 from ..keyspace.sets import HASHTABLE, INTSET, LISTPACK, RedisSet, SetLimits
 from ..keyspace.streams import (
@@ -136,8 +137,6 @@ _unpack_u64_be = struct.Struct(">Q").unpack_from
 _LENGTH_1 = [bytes((n,)) for n in range(64)]
 _NUMERIC_LEAD = frozenset(b"-0123456789")
 _LRU_POLICIES = ("allkeys-lru", "volatile-lru")
-_LFU_POLICIES = ("allkeys-lfu", "volatile-lfu")
-LFU_INIT_VAL = 5
 
 
 class RDBError(Exception):
@@ -489,13 +488,10 @@ def _access_writer(db: Database, policy: str) -> Callable[[bytearray, bytes], No
             out.append(OP_IDLE)
             put_length(out, max(now - lru.get(key, now), 0) // 1000)
         return write_idle
-    if policy in _LFU_POLICIES:
-        decay = db.server.config.values.get("lfu-decay-time", 1)
-
+    if policy in LFU_POLICIES:
         def write_freq(out: bytearray, key: bytes) -> None:
-            # Ember keeps no LFU counter: the one OBJECT FREQ reports (initial value, decayed).
-            idle_minutes = max(now - lru.get(key, now), 0) // 60_000
-            out += bytes((OP_FREQ, max(LFU_INIT_VAL - idle_minutes // decay, 0) if decay else LFU_INIT_VAL))
+            counter = lru.frequency(key, now) if lru.__class__ is LfuAccessTimes else LFU_INIT_VAL
+            out += bytes((OP_FREQ, counter))
         return write_freq
     return None
 
@@ -731,7 +727,7 @@ def _load(server: Server, reader: Reader, merge: bool, keep_expired: bool, verif
     now = server.clock_ms()
     policy = server.config.values.get("maxmemory-policy", "noeviction")
     db = dbs[0]
-    expire_at = idle = None
+    expire_at = idle = freq = None
     while True:
         opcode = reader.byte()
         if opcode == OP_EXPIRETIME_MS:
@@ -759,7 +755,7 @@ def _load(server: Server, reader: Reader, merge: bool, keep_expired: bool, verif
             idle = reader.length()
             continue
         if opcode == OP_FREQ:
-            reader.byte()  # Ember keeps no LFU counter: the value is read and dropped
+            freq = reader.byte()
             continue
         if opcode == OP_EOF:
             break
@@ -780,8 +776,10 @@ def _load(server: Server, reader: Reader, merge: bool, keep_expired: bool, verif
             _insert_key(db, key, value, expire_at, merge, reader)
             if idle is not None and policy in _LRU_POLICIES:
                 db.lru[key] = now - idle * 1000
+            elif freq is not None and db.lru.__class__ is LfuAccessTimes:
+                db.lru.set_frequency(key, freq, now)
             stats.keys_loaded += 1
-        expire_at = idle = None
+        expire_at = idle = freq = None
     if stats.version >= 5:
         checksum_at = reader.pos
         stored = int.from_bytes(reader.take(8), "little")

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from ..keyspace.database import ACCESS_CLOCK
 from ..protocol.encoder import encode_into
 
 if TYPE_CHECKING:
@@ -155,8 +154,6 @@ class Client:
         self.last_interaction = _monotonic()  # per read, as Redis's readQueryFromClient
         if not self.blocked and not self.close_after_reply:
             execute = _execute or _import_execute()
-            clock = ACCESS_CLOCK
-            clock.caching = True  # one access-time read for the whole batch
             pending = self.pending
             while pending:
                 lean = self.lean_commands()
@@ -170,8 +167,6 @@ class Client:
                 self.add_reply(execute(self, pending.popleft()))
                 if self.blocked or self.close_after_reply:
                     break
-            clock.caching = False
-            clock.ms = 0
         # Replies wait for the end of the loop pass, except when the AOF must see the batch's
         # writes before its replies leave (its own hooks order that) or the client is closing.
         writer = self.reply_writer

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from ..keyspace.database import ACCESS_CLOCK
 from ..persistence import aof, snapshot
 
 if TYPE_CHECKING:
@@ -16,6 +17,7 @@ EXPIRE_TIME_SHARE = 0.25
 
 
 def server_cron(server: Server) -> None:
+    ACCESS_CLOCK.tick()
     period_s = 1.0 / max(server.config["hz"], 1)
     if server.active_expire_enabled:
         active_expire_cycle(server, period_s)

@@ -10,8 +10,8 @@ key with a TTL for a volatile policy), commands that may grow memory are refused
 The total is Redis's baseline (an empty server's used_memory) plus the keys' estimates, not the
 Python process's size, so a limit from redis.conf admits about the data it did under Redis.
 
-Differences from Redis: the LFU policies rank keys by idle time (LRU), as Ember keeps no
-access-frequency counter; eviction has no time budget (maxmemory-eviction-tenacity): it runs
+The LFU policies evict the key with the lowest access counter (keyspace/lfu.py), the LRU ones
+the longest idle. Differences from Redis: eviction has no time budget (maxmemory-eviction-tenacity): it runs
 until the estimate fits; and a CONFIG SET that lowers maxmemory evicts before the next command,
 not within the CONFIG SET itself.
 """
@@ -23,6 +23,7 @@ from itertools import islice
 from typing import TYPE_CHECKING
 
 from ..keyspace.database import ACCESS_CLOCK
+from ..keyspace.lfu import LfuAccessTimes, access_times
 from ..keyspace.memory import KEY_OVERHEAD, STRING_OVERHEAD, key_size
 
 if TYPE_CHECKING:
@@ -53,7 +54,14 @@ class Memory:
         self.changed_dbs: set[int] = set()
         self.out_of_memory = False  # as of the last admission (Redis's pre_command_oom_state)
         server.config.on_change("maxmemory", lambda _value: self.configure())
+        server.config.on_change("maxmemory-policy", lambda _value: self.track_access())
         self.configure()
+
+    def track_access(self) -> None:
+        """Keep what the policy ranks keys by: access counters under LFU, times alone otherwise."""
+        settings = self.server.config.values
+        for db in self.server.dbs:
+            db.lru = access_times(settings, db.lru)
 
     def configure(self) -> None:
         """Start or stop accounting as maxmemory becomes set or 0."""
@@ -196,9 +204,14 @@ def _sample(db: Database, count: int, volatile: bool) -> list[bytes]:
 
 
 def _eviction_score(policy: str, db: Database, key: bytes) -> float:
-    """Higher evicts first: idle time for LRU (and LFU), nearness of expiry for volatile-ttl."""
+    """Higher evicts first: idle time for LRU, rarity of access for LFU (Redis's 255 - counter),
+    nearness of expiry for volatile-ttl."""
     if policy.endswith("-random"):
         return random.random()
     if policy == "volatile-ttl":
         return -db.expires[key]
-    return (ACCESS_CLOCK.ms or ACCESS_CLOCK.now()) - db.lru.get(key, 0)
+    now = ACCESS_CLOCK.ms
+    lru = db.lru
+    if lru.__class__ is LfuAccessTimes:
+        return 255 - lru.frequency(key, now)
+    return now - lru.get(key, 0)

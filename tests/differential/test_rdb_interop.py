@@ -233,3 +233,43 @@ def test_random_values_cross_as_dump_payloads(ember, oracle, value):
     assert source.restore("back", 0, target.dump("k"), replace=True)
     assert source.execute_command("DEBUG", "DIGEST-VALUE", "back") == digest
     assert target.object("encoding", "back") == target.object("encoding", "k")
+
+
+LFU_CONFIG = {"maxmemory": "1gb", "maxmemory-policy": "allkeys-lfu", "lfu-log-factor": "0", "lfu-decay-time": "0"}
+
+
+def count_reads(client: redis.Redis) -> dict[bytes, int]:
+    """Keys read 0 to 9 times under LFU_CONFIG (each read adds one); their OBJECT FREQ."""
+    client.flushall()
+    for n in range(10):
+        client.set(f"read:{n}", "v")
+        for _ in range(n):
+            client.get(f"read:{n}")
+    return {key: client.object("freq", key) for key in client.keys("read:*")}
+
+
+def test_lfu_counters_cross_in_snapshots(ember, oracle, tmp_path):
+    """Under an LFU policy a snapshot carries each key's counter (RDB's FREQ), both ways."""
+    clients = ember.client(), oracle.client()
+    for client in clients:
+        client.config_set(*[part for pair in LFU_CONFIG.items() for part in pair])
+    try:
+        expected = count_reads(clients[0])
+        assert sorted(expected.values()) == list(range(5, 15))
+        assert clients[0].save() is True
+        shutil.copy(ember.workdir / "dump.rdb", tmp_path / "dump.rdb")
+        loaded = start_redis(tmp_path, *[part for name, value in LFU_CONFIG.items() for part in (f"--{name}", value)])
+        try:
+            other = loaded.client()
+            assert {key: other.object("freq", key) for key in other.keys("read:*")} == expected
+        finally:
+            loaded.stop()
+        expected = count_reads(clients[1])
+        assert clients[1].save() is True
+        shutil.copy(oracle.workdir / "dump.rdb", ember.workdir / "dump.rdb")
+        assert clients[0].execute_command("DEBUG", "RELOAD", "NOSAVE") == b"OK"
+        assert {key: clients[0].object("freq", key) for key in clients[0].keys("read:*")} == expected
+    finally:
+        for client in clients:
+            client.flushall()
+            client.config_set("maxmemory", 0, "maxmemory-policy", "noeviction", "lfu-log-factor", 10, "lfu-decay-time", 1)

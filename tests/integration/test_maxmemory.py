@@ -35,6 +35,7 @@ def r(ember):
     client.config_set("maxmemory", 0)
     client.config_set("maxmemory-policy", "noeviction")
     client.config_set("maxmemory-samples", 5)
+    client.config_set("lfu-log-factor", 10)
     client.config_set("notify-keyspace-events", "")
     client.config_resetstat()
     client.close()
@@ -88,6 +89,24 @@ def test_allkeys_policies_hold_the_dataset_within_the_limit(r, policy):
     assert 45 <= r.dbsize() <= 51
     assert evicted(r) == 200 - r.dbsize()
     assert int(r.memory_usage(key(199))) == ENTRY  # the last write always stays
+
+
+def test_lfu_keeps_the_keys_read_most(r):
+    r.config_set("lfu-log-factor", 0)  # every read counts (default 10: the counter is logarithmic)
+    r.config_set("maxmemory-policy", "allkeys-lfu")
+    r.config_set("maxmemory-samples", 10)  # all ten sampled keys hot: ~1e-6 a round, not 1e-3
+    r.config_set("maxmemory", limit_for(40))
+    for n in range(40):
+        r.set(key(n), VALUE)
+    for _ in range(3):
+        for n in range(10):
+            r.get(key(n))
+    assert {int(r.object("freq", key(n))) for n in range(10)} == {8}
+    assert int(r.object("freq", key(10))) == 5
+    for n in range(40, 100):
+        r.set(key(n), VALUE)
+    assert evicted(r) >= 60
+    assert all(r.exists(key(n)) for n in range(10))  # read three times: never the least used
 
 
 def test_volatile_policies_evict_only_keys_with_a_ttl(r):

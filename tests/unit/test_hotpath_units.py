@@ -68,21 +68,23 @@ def test_writes_count_as_dirty_with_or_without_listeners(db):
     assert db.server.dirty == before + 4
 
 
-def test_access_clock_caches_only_inside_a_batch(db):
-    assert not ACCESS_CLOCK.caching and ACCESS_CLOCK.ms == 0
-    db.set(b"k", b"v")
-    first = db.lru[b"k"]
-    assert abs(first - time.time() * 1000) < 1000
-    ACCESS_CLOCK.caching = True
+def test_access_times_come_from_the_ticking_clock(db):
+    """Stamps are the clock's last tick (Redis's LRU clock), whatever the real time since."""
+    ACCESS_CLOCK.tick()
+    assert abs(ACCESS_CLOCK.ms - time.time() * 1000) < 1000
+    ACCESS_CLOCK.ms -= 5000  # as if the last tick were five seconds ago
     try:
+        db.set(b"k", b"v")
+        db.set(b"list", b"v")
         db.read(b"k")
-        stamped = db.lru[b"k"]
-        assert ACCESS_CLOCK.ms == stamped  # cached for the rest of the batch
-        db.set(b"other", b"v")
-        assert db.lru[b"other"] == stamped
+        assert db.lru[b"k"] == db.lru[b"list"] == ACCESS_CLOCK.ms
+        ACCESS_CLOCK.tick()
+        db.modified(b"list")  # a change in place is an access too
+        assert db.lru[b"list"] == ACCESS_CLOCK.ms > db.lru[b"k"]
+        db.delete(b"k")
+        assert b"k" not in db.lru  # a deleted key keeps no time
     finally:
-        ACCESS_CLOCK.caching = False
-        ACCESS_CLOCK.ms = 0
+        ACCESS_CLOCK.tick()
 
 
 @pytest.mark.parametrize("resp", [2, 3])
