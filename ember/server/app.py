@@ -83,6 +83,9 @@ class Server:
         self.latency_threshold_ms = cfg["latency-monitor-threshold"]
         self._refresh_notable_call_ns()
         self.proto_max_bulk_len = cfg["proto-max-bulk-len"]
+        for client in self.clients.values():  # (new connections' parsers start with it)
+            if client.parser is not None:
+                client.parser.max_bulk_len = self.proto_max_bulk_len
         self.query_buffer_limit = cfg["client-query-buffer-limit"]
         if self.slowlog.maxlen != cfg["slowlog-max-len"]:
             self.slowlog = deque(self.slowlog, maxlen=cfg["slowlog-max-len"])

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from ..keyspace.database import ACCESS_CLOCK, now_ms
 from ..protocol.encoder import encode_into
 
 if TYPE_CHECKING:
@@ -33,7 +34,6 @@ class NoReply:
 
 NO_REPLY = NoReply()
 
-_monotonic = time.monotonic
 _execute = _run_lean = _queue_lean = None  # dispatch.execute, run_lean and queue_lean, imported
 _LEAN: dict = {}  # on first use (dispatch imports the command table), and dispatch.LEAN and QUEUEABLE
 _QUEUEABLE: dict = {}
@@ -104,7 +104,7 @@ class Client:
         self.addr = addr
         self.laddr = laddr
         self.created = time.time()
-        self.last_interaction = time.monotonic()
+        self.last_interaction = ACCESS_CLOCK.ms  # unix ms, as coarse as Redis's (server.unixtime)
         self.last_command = "NULL"
         self.pending: deque[list[bytes]] = deque()
         self.close_after_reply = False
@@ -151,7 +151,7 @@ class Client:
         """Run queued commands until the queue is empty or the client blocks, then queue the
         replies for one write. Runs of lean commands go to dispatch.run_lean while
         lean_commands() allows; anything else through dispatch.execute, one at a time."""
-        self.last_interaction = _monotonic()  # per read, as Redis's readQueryFromClient
+        self.last_interaction = ACCESS_CLOCK.ms  # per read, as Redis's readQueryFromClient
         if not self.blocked and not self.close_after_reply:
             execute = _execute or _import_execute()
             pending = self.pending
@@ -237,7 +237,7 @@ class Client:
             fd = -1  # Redis's value for clients without a socket
         return (
             f"id={self.id} addr={self.addr} laddr={self.laddr} fd={fd} name={self.name.decode('utf-8', 'replace')} "
-            f"age={int(now - self.created)} idle={int(time.monotonic() - self.last_interaction)} "
+            f"age={int(now - self.created)} idle={max(now_ms() - self.last_interaction, 0) // 1000} "
             f"flags={flags} db={self.db.id} sub={len(self.channels)} psub={len(self.patterns)} "
             f"ssub={len(self.shard_channels)} multi={len(tx.queued) if tx is not None else -1} "
             f"qbuf={self.query_buffer} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 "

@@ -52,7 +52,7 @@ def close_idle_clients(server: Server) -> None:
     timeout = server.config["timeout"]
     if not timeout:
         return
-    now = time.monotonic()
+    now = ACCESS_CLOCK.ms
     for client in list(server.clients.values()):
-        if not client.blocked and not client.monitor and now - client.last_interaction > timeout:
+        if not client.blocked and not client.monitor and now - client.last_interaction > timeout * 1000:
             client.close()

@@ -64,7 +64,6 @@ class ClientProtocol(asyncio.Protocol):
         stats.total_net_input_bytes += len(data)
         stats.total_reads_processed += 1
         parser = self.parser
-        parser.max_bulk_len = server.proto_max_bulk_len
         if client.authenticated:
             parser.authenticated = True
             commands, error = parser.feed(data)

@@ -363,3 +363,25 @@ def test_help_lists_72_subcommands(r):
     assert lines[0] == "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
     assert "SETINFO <option> <value>" in lines and "NO-TOUCH (ON|OFF)" in lines
     assert lines[-2:] == ["HELP", "    Prints this help."]
+
+
+def test_timeout_closes_idle_clients_but_not_blocked_ones(ember, r):
+    """`timeout` closes a client idle for longer (checked by the cron, as Redis), never one
+    waiting in BLPOP; CLIENT LIST shows how long each has been idle."""
+    idle, blocked = RawConnection(ember.port), RawConnection(ember.port)
+    try:
+        idle.call("CLIENT", "SETNAME", "idle")
+        blocked.call("CLIENT", "SETNAME", "blocked")
+        blocked.sock.sendall(b"*3\r\n$5\r\nBLPOP\r\n$7\r\nnothing\r\n$1\r\n0\r\n")
+        wait_until(lambda: r.info("clients")["blocked_clients"] == 1, message="BLPOP to block")
+        r.config_set("timeout", 1)
+        wait_until(lambda: "name=idle " not in r.execute_command("CLIENT", "LIST"), timeout=10,
+                   message="the idle client to be closed")
+        blocked_line = next(line for line in r.execute_command("CLIENT", "LIST").splitlines()
+                            if " name=blocked " in line)
+        assert int(blocked_line.split(" idle=")[1].split()[0]) >= 1
+        assert idle.sock.recv(1) == b""  # closed by the server
+    finally:
+        r.config_set("timeout", 0)
+        idle.close()
+        blocked.close()

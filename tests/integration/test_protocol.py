@@ -284,3 +284,15 @@ def test_redis_py_resp2_and_resp3(ember, has_strings):
             for i in range(50):
                 pipe.echo(str(i))
             assert pipe.execute() == [str(i).encode() for i in range(50)]
+
+
+def test_a_lower_proto_max_bulk_len_applies_to_open_connections(ember):
+    open_before = connect(ember)
+    admin = ember.client()
+    try:
+        admin.config_set("proto-max-bulk-len", 1024 * 1024)
+        open_before.sendall(b"*2\r\n$4\r\nECHO\r\n$2000000\r\n")
+        assert read_until_closed(open_before) == b"-ERR Protocol error: invalid bulk length\r\n"
+    finally:
+        admin.config_set("proto-max-bulk-len", 512 * 1024 * 1024)
+        open_before.close()
