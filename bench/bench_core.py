@@ -1,10 +1,12 @@
 """Core throughput and CPU cost, redis-server and Ember side by side, with redis-benchmark.
 
 Starts both servers on free loopback ports (`--save "" --appendonly no`), pins each server to one
-core and redis-benchmark to another, and runs every test at each pipeline depth against Redis
-then Ember. For each run it reports requests/s and the server's CPU time per request (utime +
-stime from /proc/PID/stat before and after, divided by the requests sent), and Ember's ratio to
-Redis for both. Prints a markdown table. Not a test: the test suite never runs it.
+core and redis-benchmark to another, and runs every test at each pipeline depth against Redis and
+Ember in turn, `--rounds` times (the order alternating between rounds), so that a slow spell of a
+shared host falls on both. For each server it reports the median requests/s and the median
+server CPU time per request (utime + stime from /proc/PID/stat before and after, divided by the
+requests sent), and Ember's ratio to Redis for both. Prints a markdown table. Not a test: the test
+suite never runs it.
 
     python bench/bench_core.py                    # ping,set,get,incr,mset; -n 200000 -c 50; -P 1 and 16
     python bench/bench_core.py --quick            # -n 20000: a one-minute sanity run
@@ -23,6 +25,7 @@ import csv
 import io
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -79,13 +82,25 @@ def redis_benchmark(server: ServerProcess, args: argparse.Namespace, pipeline: i
     return Run(name, rps, cpu * 1e6 / args.requests)
 
 
-def measure(server: ServerProcess, args: argparse.Namespace) -> dict[tuple[str, int], Run]:
-    results = {}
+def measure(servers: list[ServerProcess], args: argparse.Namespace) -> list[dict[tuple[str, int], Run]]:
+    """Every test at every depth on each server, args.rounds times, each round visiting the
+    servers in turn (in reverse order every other round); per server, the median run."""
+    runs: list[dict[tuple[str, int], list[Run]]] = [{} for _ in servers]
     for pipeline in args.pipelines:
         for test in args.tests:
             for single in EXPANDED_TESTS.get(test, [test]):
-                results[(single, pipeline)] = run_benchmark(server, single, args, pipeline)
-    return results
+                for round_number in range(args.rounds):
+                    order = list(enumerate(servers))
+                    for index, server in order if round_number % 2 == 0 else reversed(order):
+                        runs[index].setdefault((single, pipeline), []).append(
+                            run_benchmark(server, single, args, pipeline))
+    return [{key: median_run(samples) for key, samples in server_runs.items()} for server_runs in runs]
+
+
+def median_run(samples: list[Run]) -> Run:
+    """The median requests/s and the median CPU per request of several runs of one test."""
+    return Run(samples[0].name, statistics.median(run.rps for run in samples),
+               statistics.median(run.cpu_us_per_op for run in samples))
 
 
 def table(redis_runs: dict, ember_runs: dict, floor_runs: dict | None = None) -> str:
@@ -138,6 +153,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--client-core", type=int, default=1 if (os.cpu_count() or 1) > 1 else None)
     parser.add_argument("--ember-args", default="", help="extra ember-server arguments, space separated")
     parser.add_argument("--floor", action="store_true", help="also measure bench/null_server.py (the Python floor)")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each test per server (medians reported)")
     args = parser.parse_args()
     if args.quick and "-n" not in sys.argv and "--requests" not in sys.argv:
         args.requests = 20_000
@@ -169,15 +185,13 @@ def main() -> int:
             servers.append(floor)
         for server in servers:
             pin(server.process.pid, args.server_core)
-        print(f"requests={args.requests} clients={args.clients} pipelines={args.pipelines} "
+        print(f"requests={args.requests} clients={args.clients} pipelines={args.pipelines} rounds={args.rounds} "
               f"server core={args.server_core} client core={args.client_core}", file=sys.stderr)
-        redis_runs = measure(redis_server, args)
-        ember_runs = measure(ember, args)
-        floor_runs = measure(floor, args) if floor is not None else None
+        redis_runs, ember_runs, *floor_runs = measure(servers, args)
     finally:
         for server in servers:
             server.stop()
-    print(table(redis_runs, ember_runs, floor_runs))
+    print(table(redis_runs, ember_runs, floor_runs[0] if floor_runs else None))
     return 0
 
 
