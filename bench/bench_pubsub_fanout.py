@@ -229,11 +229,14 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def on_each_server(prefix: str, measure: Callable[[ServerProcess, Path], Run_T]) -> dict[str, Run_T]:
-    """Start redis-server, then Ember, each in turn on a free port, and measure each while it runs."""
+def on_each_server(prefix: str, measure: Callable[[ServerProcess, Path], Run_T],
+                   ember_first: bool = False) -> dict[str, Run_T]:
+    """Start redis-server, then Ember (or the other way round), each in turn on a free port, and
+    measure each while it runs."""
     workdir = Path(tempfile.mkdtemp(prefix=prefix))
     runs = {}
-    for name, start in (("redis", start_redis), ("ember", start_ember)):
+    servers = (("redis", start_redis), ("ember", start_ember))
+    for name, start in reversed(servers) if ember_first else servers:
         server = start(workdir)
         try:
             runs[name] = measure(server, workdir)
