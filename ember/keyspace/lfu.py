@@ -11,6 +11,10 @@ Here the counters live beside a database's access times: while an LFU policy is 
 `Database.lru` is an `LfuAccessTimes`, a dict of access times whose item assignment (what a
 read, a write or a store of a key does) counts the access too. With any other policy it is a
 plain dict, so LRU reads and writes pay nothing for LFU.
+
+Switching policies: Redis keeps one field per key and reads the LRU clock as a counter (or the
+reverse) until accesses rewrite it; here the access times are kept and every key starts at
+LFU_INIT_VAL, as a new key does.
 """
 
 from __future__ import annotations
