@@ -50,11 +50,12 @@ def _import_execute():
 
 class ReplyWriter:
     """Clients whose replies wait for the end of the event-loop pass (Redis's clients pending
-    write, written in beforeSleep).
+    write, written in beforeSleep): those that sent a pipeline (Client.process).
 
     Serving every readable client first and writing all the replies afterwards wakes a client
     process (a benchmark, a worker pool) once per pass instead of once per reply, and a write
-    costs the server much less when its reader is already awake. Replies stay in `Client.out`
+    costs the server much less when its reader is already awake: at -P 16 with 50 clients,
+    0.3-0.4 µs of system time per request instead of 0.8-0.95. Replies stay in `Client.out`
     meanwhile, so anything that flushes the client earlier (a push, an unblocked reply) keeps
     their order.
     """
@@ -152,9 +153,10 @@ class Client:
         replies for one write. Runs of lean commands go to dispatch.run_lean while
         lean_commands() allows; anything else through dispatch.execute, one at a time."""
         self.last_interaction = ACCESS_CLOCK.ms  # per read, as Redis's readQueryFromClient
+        pending = self.pending
+        pipelined = len(pending) > 1
         if not self.blocked and not self.close_after_reply:
             execute = _execute or _import_execute()
-            pending = self.pending
             while pending:
                 lean = self.lean_commands()
                 if pending[0][0] in lean:  # (a run's set-up is wasted on a head that is not lean)
@@ -167,10 +169,13 @@ class Client:
                 self.add_reply(execute(self, pending.popleft()))
                 if self.blocked or self.close_after_reply:
                     break
-        # Replies wait for the end of the loop pass, except when the AOF must see the batch's
-        # writes before its replies leave (its own hooks order that) or the client is closing.
+        # A pipeline's replies wait for the end of the loop pass (ReplyWriter), except when the
+        # AOF must see the batch's writes before its replies leave (its own hooks order that) or
+        # the client is closing. A lone command's reply leaves at once: there, waiting saved no
+        # system time and its scheduling cost a lone request 3-4 µs of user time.
         writer = self.reply_writer
-        if writer is not None and self.out and not self.close_after_reply and not self.server.propagator.sinks:
+        if pipelined and writer is not None and self.out and not self.close_after_reply \
+                and not self.server.propagator.sinks:
             writer.defer(self)
         else:
             self.flush()
