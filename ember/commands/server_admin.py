@@ -127,7 +127,9 @@ def _total_system_memory() -> int:
 
 
 _STARTUP_MEMORY = _process_rss()  # families load at start-up: this is the empty server's size
-_peak_memory = _STARTUP_MEMORY
+# The highest used_memory reported, by what it measures (memory_section): a peak of the process's
+# size must not show as the peak of maxmemory's estimate, which is far smaller.
+_peaks = {"rss": _STARTUP_MEMORY, "estimate": BASELINE}
 
 
 def _server_section(server: Server) -> Fields:
@@ -186,14 +188,13 @@ def memory_section(server: Server) -> Fields:
     """While maxmemory is set, used_memory is what eviction compares with it (the estimate of
     server/memory.py), so that INFO and the limit agree as in Redis; otherwise, with no estimate
     kept, it is the process's resident size. used_memory_rss is always the resident size."""
-    global _peak_memory
     rss = _process_rss()
     memory = server.memory
     if memory.limit:
-        used, startup = memory.used(), BASELINE
+        used, startup, measure = memory.used(), BASELINE, "estimate"
     else:
-        used, startup = rss, _STARTUP_MEMORY
-    _peak_memory = max(_peak_memory, used)
+        used, startup, measure = rss, _STARTUP_MEMORY, "rss"
+    peak = _peaks[measure] = max(_peaks[measure], used)
     dataset = max(used - startup, 0)
     system = _total_system_memory()
     maxmemory = server.config["maxmemory"]
@@ -203,9 +204,9 @@ def memory_section(server: Server) -> Fields:
         ("used_memory_human", human_bytes(used)),
         ("used_memory_rss", rss),
         ("used_memory_rss_human", human_bytes(rss)),
-        ("used_memory_peak", _peak_memory),
-        ("used_memory_peak_human", human_bytes(_peak_memory)),
-        ("used_memory_peak_perc", f"{used * 100 / _peak_memory:.2f}%"),
+        ("used_memory_peak", peak),
+        ("used_memory_peak_human", human_bytes(peak)),
+        ("used_memory_peak_perc", f"{used * 100 / peak:.2f}%"),
         ("used_memory_overhead", startup + client_memory),
         ("used_memory_startup", startup),
         ("used_memory_dataset", dataset),

@@ -314,14 +314,8 @@ def run_lean(client: Client, pending: deque[list[bytes]], lean: Mapping[bytes, C
             encode_into(client.out, reply, client.resp)
         elif client.blocked:
             break
-    if timed is not None:  # _account(), inlined: a run of one command (-P 1) pays no call
-        end = _perf_ns()
-        duration_ns = end - start
-        timed.calls += calls
-        timed.nsec += duration_ns
-        client.last_command = timed.name
-        if duration_ns >= server.notable_call_ns:
-            after_notable_call(client, timed, timed_args, duration_ns // 1000)
+    if timed is not None:
+        _account(client, timed, calls, start, timed_args)
 
 
 # run_lean times up to TIMING_GROUP calls of one O(1) command in a row with a single clock read

@@ -190,6 +190,7 @@ def test_info_reports_the_memory_that_eviction_counts(r):
     assert memory["used_memory_startup"] == BASELINE
     assert memory["used_memory_dataset"] == r.dbsize() * ENTRY
     assert memory["used_memory_rss"] > memory["used_memory"]  # the Python process itself
+    assert memory["used_memory"] <= memory["used_memory_peak"] <= memory["maxmemory"]  # not the process's peak
     r.config_set("maxmemory", 0)  # no limit, no estimate kept: the process's size
     memory = r.info("memory")
     assert memory["used_memory"] == memory["used_memory_rss"] > BASELINE + r.dbsize() * ENTRY
