@@ -778,8 +778,8 @@ DIRECTIVES: list[Directive] = [
     number("slowlog-log-slower-than", "10000", -1, LLONG_MAX, **ACTED),
     number("slowlog-max-len", "128", 0, LLONG_MAX, **ACTED),
     number("latency-monitor-threshold", "0", 0, LLONG_MAX, **ACTED),
-    yes_no("latency-tracking", "yes"),
-    special("latency-tracking-info-percentiles", PercentilesKind(), ["50", "99", "99.9"]),
+    yes_no("latency-tracking", "yes", **ACTED),
+    special("latency-tracking-info-percentiles", PercentilesKind(), ["50", "99", "99.9"], **ACTED),
     special("notify-keyspace-events", NotifyEventsKind(), "", **ACTED),
     # -- encodings of small aggregates (OBJECT ENCODING) ----------------------------------------
     number("hash-max-listpack-entries", "512", 0, LLONG_MAX, aliases=("hash-max-ziplist-entries",), **ACTED),

@@ -21,7 +21,8 @@ GROUP = "connection"
 
 
 @command("ping", -1, flags="fast", acl="connection", group=GROUP, since="1.0.0",
-         summary="Answers PONG, or echoes the optional message back.")
+         summary="Answers PONG, or echoes the optional message back.",
+         complexity="O(1)")
 def ping(client: Client, args: list[bytes]):
     if len(args) > 2:
         raise CommandError("ERR wrong number of arguments for 'ping' command")
@@ -32,13 +33,15 @@ def ping(client: Client, args: list[bytes]):
 
 
 @command("echo", 2, flags="loading stale fast", acl="connection", group=GROUP, since="1.0.0",
-         summary="Replies with the given message.")
+         summary="Replies with the given message.",
+         complexity="O(1)")
 def echo(client: Client, args: list[bytes]):
     return args[1]
 
 
 @command("select", 2, flags="loading stale fast", acl="connection", group=GROUP, since="1.0.0",
-         summary="Switches the connection to another numbered database.")
+         summary="Switches the connection to another numbered database.",
+         complexity="O(1)")
 def select(client: Client, args: list[bytes]):
     index = parse_int(args[1])
     if not 0 <= index < len(client.server.dbs):
@@ -48,7 +51,8 @@ def select(client: Client, args: list[bytes]):
 
 
 @command("quit", -1, flags="noscript loading stale fast no_auth allow_busy", acl="connection",
-         group=GROUP, since="1.0.0", summary="Closes the connection after replying OK.")
+         group=GROUP, since="1.0.0", summary="Closes the connection after replying OK.",
+         complexity="O(1)")
 def quit_(client: Client, args: list[bytes]):
     client.close_after_reply = True
     return "OK"
@@ -66,7 +70,8 @@ def check_password(client: Client, username: bytes, password: bytes) -> None:
 
 
 @command("auth", -2, flags="noscript loading stale fast no_auth allow_busy", acl="connection",
-         group=GROUP, since="1.0.0", summary="Authenticates the connection with a password or user and password.")
+         group=GROUP, since="1.0.0", summary="Authenticates the connection with a password or user and password.",
+         complexity="O(N) where N is the number of the user's passwords.")
 def auth(client: Client, args: list[bytes]):
     if len(args) > 3:
         raise CommandError("ERR syntax error")
@@ -80,7 +85,8 @@ def auth(client: Client, args: list[bytes]):
 
 
 @command("hello", -1, flags="noscript loading stale fast no_auth allow_busy", acl="connection",
-         group=GROUP, since="6.0.0", summary="Negotiates the protocol version (2 or 3), optionally authenticating and naming the connection.")
+         group=GROUP, since="6.0.0", summary="Negotiates the protocol version (2 or 3), optionally authenticating and naming the connection.",
+         complexity="O(1)")
 def hello(client: Client, args: list[bytes]):
     version = client.resp
     index = 1
@@ -130,7 +136,8 @@ def validate_client_name(name: bytes) -> None:
 
 
 @command("reset", 1, flags="noscript loading stale fast no_auth allow_busy", acl="connection",
-         group=GROUP, since="6.2.0", summary="Resets the connection's state: database, protocol, name, modes.")
+         group=GROUP, since="6.2.0", summary="Resets the connection's state: database, protocol, name, modes.",
+         complexity="O(1)")
 def reset(client: Client, args: list[bytes]):
     server = client.server
     if client.monitor:

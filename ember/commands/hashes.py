@@ -73,20 +73,23 @@ def _set_pairs(client: Client, args: list[bytes], name: str) -> int:
 
 
 @command("hset", -4, flags="write denyoom fast", keys=(1, 1, 1), acl="hash", group=GROUP, since="2.0.0",
-         summary="Sets fields of a hash, creating it if needed; replies with how many fields were new.")
+         summary="Sets fields of a hash, creating it if needed; replies with how many fields were new.",
+         complexity="O(1) per field added: O(N) for N fields.")
 def hset(client: Client, args: list[bytes]):
     return _set_pairs(client, args, "hset")
 
 
 @command("hmset", -4, flags="write denyoom fast", keys=(1, 1, 1), acl="hash", group=GROUP, since="2.0.0",
-         summary="Sets fields of a hash (deprecated form of HSET that replies OK).")
+         summary="Sets fields of a hash (deprecated form of HSET that replies OK).",
+         complexity="O(N) where N is the number of fields set.")
 def hmset(client: Client, args: list[bytes]):
     _set_pairs(client, args, "hmset")
     return "OK"
 
 
 @command("hsetnx", 4, flags="write denyoom fast", keys=(1, 1, 1), acl="hash", group=GROUP, since="2.0.0",
-         summary="Sets a field of a hash only when the field does not exist yet.")
+         summary="Sets a field of a hash only when the field does not exist yet.",
+         complexity="O(1)")
 def hsetnx(client: Client, args: list[bytes]):
     key, field = args[1], args[2]
     value, created = _hash_for_write(client, key)
@@ -100,7 +103,8 @@ def hsetnx(client: Client, args: list[bytes]):
 
 
 @command("hdel", -3, flags="write fast", keys=(1, 1, 1), acl="hash", group=GROUP, since="2.0.0",
-         summary="Deletes fields of a hash; replies with how many existed.")
+         summary="Deletes fields of a hash; replies with how many existed.",
+         complexity="O(N) where N is the number of fields removed.")
 def hdel(client: Client, args: list[bytes]):
     return remove_elements(client, args, "hash", "h", "hdel")
 
@@ -116,7 +120,8 @@ def _update_number(client: Client, args: list[bytes], event: str, update: Callab
 
 
 @command("hincrby", 4, flags="write denyoom fast", keys=(1, 1, 1), acl="hash", group=GROUP, since="2.0.0",
-         summary="Adds an integer to the integer in a hash field (0 when absent).")
+         summary="Adds an integer to the integer in a hash field (0 when absent).",
+         complexity="O(1)")
 def hincrby(client: Client, args: list[bytes]):
     increment = parse_int(args[3])
 
@@ -130,7 +135,8 @@ def hincrby(client: Client, args: list[bytes]):
 
 
 @command("hincrbyfloat", 4, flags="write denyoom fast", keys=(1, 1, 1), acl="hash", group=GROUP, since="2.6.0",
-         summary="Adds a floating-point number to the number in a hash field (0 when absent).")
+         summary="Adds a floating-point number to the number in a hash field (0 when absent).",
+         complexity="O(1)")
 def hincrbyfloat(client: Client, args: list[bytes]):
     increment = parse_long_double(args[3])
     if isinstance(increment, float):
@@ -155,14 +161,16 @@ def hincrbyfloat(client: Client, args: list[bytes]):
 
 
 @command("hget", 3, flags="readonly fast", keys=(1, 1, 1), acl="hash", group=GROUP, since="2.0.0",
-         summary="Returns the value of a hash field.")
+         summary="Returns the value of a hash field.",
+         complexity="O(1)")
 def hget(client: Client, args: list[bytes]):
     value = client.db.read(args[1], "hash")
     return None if value is None else value.fields.get(args[2])
 
 
 @command("hmget", -3, flags="readonly fast", keys=(1, 1, 1), acl="hash", group=GROUP, since="2.0.0",
-         summary="Returns the values of several hash fields.")
+         summary="Returns the values of several hash fields.",
+         complexity="O(N) where N is the number of fields asked for.")
 def hmget(client: Client, args: list[bytes]):
     value = client.db.read(args[1], "hash")
     fields = {} if value is None else value.fields
@@ -170,42 +178,48 @@ def hmget(client: Client, args: list[bytes]):
 
 
 @command("hgetall", 2, flags="readonly", keys=(1, 1, 1), acl="hash", group=GROUP, since="2.0.0",
-         summary="Returns every field and value of a hash.")
+         summary="Returns every field and value of a hash.",
+         complexity="O(N) where N is the size of the hash.")
 def hgetall(client: Client, args: list[bytes]):
     value = client.db.read(args[1], "hash")
     return {} if value is None else value.fields.copy()
 
 
 @command("hkeys", 2, flags="readonly", keys=(1, 1, 1), acl="hash", group=GROUP, since="2.0.0",
-         summary="Returns the field names of a hash.")
+         summary="Returns the field names of a hash.",
+         complexity="O(N) where N is the size of the hash.")
 def hkeys(client: Client, args: list[bytes]):
     value = client.db.read(args[1], "hash")
     return [] if value is None else list(value.fields)
 
 
 @command("hvals", 2, flags="readonly", keys=(1, 1, 1), acl="hash", group=GROUP, since="2.0.0",
-         summary="Returns the values of a hash.")
+         summary="Returns the values of a hash.",
+         complexity="O(N) where N is the size of the hash.")
 def hvals(client: Client, args: list[bytes]):
     value = client.db.read(args[1], "hash")
     return [] if value is None else list(value.fields.values())
 
 
 @command("hexists", 3, flags="readonly fast", keys=(1, 1, 1), acl="hash", group=GROUP, since="2.0.0",
-         summary="Tells whether a hash has a field (1 or 0).")
+         summary="Tells whether a hash has a field (1 or 0).",
+         complexity="O(1)")
 def hexists(client: Client, args: list[bytes]):
     value = client.db.read(args[1], "hash")
     return 0 if value is None else int(args[2] in value.fields)
 
 
 @command("hlen", 2, flags="readonly fast", keys=(1, 1, 1), acl="hash", group=GROUP, since="2.0.0",
-         summary="Counts the fields of a hash.")
+         summary="Counts the fields of a hash.",
+         complexity="O(1)")
 def hlen(client: Client, args: list[bytes]):
     value = client.db.read(args[1], "hash")
     return 0 if value is None else len(value)
 
 
 @command("hstrlen", 3, flags="readonly fast", keys=(1, 1, 1), acl="hash", group=GROUP, since="3.2.0",
-         summary="Returns the length of the value of a hash field.")
+         summary="Returns the length of the value of a hash field.",
+         complexity="O(1)")
 def hstrlen(client: Client, args: list[bytes]):
     value = client.db.read(args[1], "hash")
     found = None if value is None else value.fields.get(args[2])
@@ -213,7 +227,8 @@ def hstrlen(client: Client, args: list[bytes]):
 
 
 @command("hrandfield", -2, flags="readonly", keys=(1, 1, 1), acl="hash", group=GROUP, since="6.2.0",
-         summary="Returns random fields of a hash, optionally with values; a negative count allows repeats.")
+         summary="Returns random fields of a hash, optionally with values; a negative count allows repeats.",
+         complexity="O(N) where N is the number of fields returned.")
 def hrandfield(client: Client, args: list[bytes]):
     if len(args) == 2:
         value = client.db.read(args[1], "hash")
@@ -237,7 +252,8 @@ def hrandfield(client: Client, args: list[bytes]):
 
 
 @command("hscan", -3, flags="readonly", keys=(1, 1, 1), acl="hash", group=GROUP, since="2.8.0",
-         summary="Iterates over the fields and values of a hash with a cursor.")
+         summary="Iterates over the fields and values of a hash with a cursor.",
+         complexity="O(1) per call; O(N) for a full iteration, where N is the number of fields.")
 def hscan(client: Client, args: list[bytes]):
     return scan_collection(client, args, "hash", _with_values)
 

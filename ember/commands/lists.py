@@ -135,7 +135,7 @@ def push_generic(client: Client, args: list[bytes], left: bool, only_existing: b
 
 def _push_command(name: str, left: bool, only_existing: bool, since: str, summary: str) -> None:
     @command(name, -3, flags="write denyoom fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since=since,
-             summary=summary)
+             summary=summary, complexity="O(1) per element added: O(N) for N elements.")
     def handler(client: Client, args: list[bytes]):
         return push_generic(client, args, left, only_existing)
 
@@ -163,7 +163,8 @@ def pop_generic(client: Client, args: list[bytes], left: bool) -> Any:
 
 
 def _pop_command(name: str, left: bool, summary: str) -> None:
-    @command(name, -2, flags="write fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.0.0", summary=summary)
+    @command(name, -2, flags="write fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.0.0", summary=summary,
+             complexity="O(N) where N is the number of elements popped.")
     def handler(client: Client, args: list[bytes]):
         return pop_generic(client, args, left)
 
@@ -191,7 +192,8 @@ def parse_mpop(args: list[bytes], numkeys_index: int) -> tuple[list[bytes], bool
 
 
 @command("lmpop", -4, flags="write", acl=ACL, group=GROUP, since="7.0.0", get_keys=mpop_keys(1),
-         summary="Pops elements from the first non-empty list among several keys.")
+         summary="Pops elements from the first non-empty list among several keys.",
+         complexity="O(N+M) where N is the number of keys given and M the number of elements popped.")
 def lmpop(client: Client, args: list[bytes]):
     keys, left, count = parse_mpop(args, 1)
     found = first_list(client, keys)
@@ -205,14 +207,17 @@ def lmpop(client: Client, args: list[bytes]):
 # -- reading ------------------------------------------------------------------------------------
 
 @command("llen", 2, flags="readonly fast", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.0.0",
-         summary="Returns the length of a list (0 when the key does not exist).")
+         summary="Returns the length of a list (0 when the key does not exist).",
+         complexity="O(1)")
 def llen(client: Client, args: list[bytes]):
     value = client.db.read(args[1], "list")
     return 0 if value is None else len(value)
 
 
 @command("lrange", 4, flags="readonly", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.0.0",
-         summary="Returns the elements between two indexes of a list (negative indexes count from the end).")
+         summary="Returns the elements between two indexes of a list (negative indexes count from the end).",
+         complexity=("O(S+N) where S is the distance of start from the nearer end (the head for small lists)"
+                     " and N the number of elements in the range."))
 def lrange(client: Client, args: list[bytes]):
     start, end = parse_int(args[2]), parse_int(args[3])
     value = client.db.read(args[1], "list")
@@ -220,7 +225,8 @@ def lrange(client: Client, args: list[bytes]):
 
 
 @command("lindex", 3, flags="readonly", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.0.0",
-         summary="Returns the element at an index of a list.")
+         summary="Returns the element at an index of a list.",
+         complexity="O(N) where N is the number of elements walked to the index: O(1) for the first or last.")
 def lindex(client: Client, args: list[bytes]):
     value = client.db.read(args[1], "list")
     if value is None:
@@ -229,7 +235,8 @@ def lindex(client: Client, args: list[bytes]):
 
 
 @command("lpos", -3, flags="readonly", keys=(1, 1, 1), acl=ACL, group=GROUP, since="6.0.6",
-         summary="Returns the index of matching elements in a list, with RANK, COUNT and MAXLEN options.")
+         summary="Returns the index of matching elements in a list, with RANK, COUNT and MAXLEN options.",
+         complexity="O(N) where N is the length of the list; less with MAXLEN or a match near an end.")
 def lpos(client: Client, args: list[bytes]):
     rank, count, maxlen = 1, None, 0
     index = 3
@@ -261,7 +268,8 @@ def lpos(client: Client, args: list[bytes]):
 # -- changing elements in place -----------------------------------------------------------------
 
 @command("lset", 4, flags="write denyoom", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.0.0",
-         summary="Sets the element at an index of a list.")
+         summary="Sets the element at an index of a list.",
+         complexity="O(N) where N is the length of the list: O(1) for the first or last element.")
 def lset(client: Client, args: list[bytes]):
     key = args[1]
     value = client.db.write_lookup(key, "list")
@@ -276,7 +284,8 @@ def lset(client: Client, args: list[bytes]):
 
 
 @command("linsert", 5, flags="write denyoom", keys=(1, 1, 1), acl=ACL, group=GROUP, since="2.2.0",
-         summary="Inserts an element before or after the first occurrence of a pivot element.")
+         summary="Inserts an element before or after the first occurrence of a pivot element.",
+         complexity="O(N) where N is the number of elements walked before the pivot.")
 def linsert(client: Client, args: list[bytes]):
     where = args[2].lower()
     if where not in (b"before", b"after"):
@@ -293,7 +302,8 @@ def linsert(client: Client, args: list[bytes]):
 
 
 @command("lrem", 4, flags="write", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.0.0",
-         summary="Removes occurrences of an element (count > 0 from the head, < 0 from the tail, 0 all).")
+         summary="Removes occurrences of an element (count > 0 from the head, < 0 from the tail, 0 all).",
+         complexity="O(N+M) where N is the length of the list and M the number of elements removed.")
 def lrem(client: Client, args: list[bytes]):
     count = parse_int(args[2])
     key = args[1]
@@ -308,7 +318,8 @@ def lrem(client: Client, args: list[bytes]):
 
 
 @command("ltrim", 4, flags="write", keys=(1, 1, 1), acl=ACL, group=GROUP, since="1.0.0",
-         summary="Keeps only the elements between two indexes of a list; deletes it when none remain.")
+         summary="Keeps only the elements between two indexes of a list; deletes it when none remain.",
+         complexity="O(N) where N is the number of elements removed.")
 def ltrim(client: Client, args: list[bytes]):
     start, end = parse_int(args[2]), parse_int(args[3])
     key = args[1]
@@ -347,14 +358,16 @@ def move_generic(client: Client, source: bytes, destination: bytes, from_left: b
 
 
 @command("lmove", 5, flags="write denyoom", keys=(1, 2, 1), acl=ACL, group=GROUP, since="6.2.0",
-         summary="Moves an element from one end of a list to one end of another (or the same) list.")
+         summary="Moves an element from one end of a list to one end of another (or the same) list.",
+         complexity="O(1)")
 def lmove(client: Client, args: list[bytes]):
     from_left, to_left = parse_side(args[3]), parse_side(args[4])
     return move_generic(client, args[1], args[2], from_left, to_left)
 
 
 @command("rpoplpush", 3, flags="write denyoom", keys=(1, 2, 1), acl=ACL, group=GROUP, since="1.2.0",
-         summary="Moves the last element of a list to the head of another list (LMOVE RIGHT LEFT).")
+         summary="Moves the last element of a list to the head of another list (LMOVE RIGHT LEFT).",
+         complexity="O(1)")
 def rpoplpush(client: Client, args: list[bytes]):
     return move_generic(client, args[1], args[2], False, True)
 
@@ -398,7 +411,7 @@ def blocking_pop(client: Client, keys: list[bytes], left: bool, timeout: float, 
 
 def _blocking_pop_command(name: str, left: bool, summary: str) -> None:
     @command(name, -3, flags="write noscript blocking", keys=(1, -2, 1), acl=ACL, group=GROUP, since="2.0.0",
-             summary=summary)
+             summary=summary, complexity="O(N) where N is the number of keys given.")
     def handler(client: Client, args: list[bytes]):
         return blocking_pop(client, args[1:-1], left, parse_timeout(args[-1]), None)
 
@@ -408,7 +421,8 @@ _blocking_pop_command("brpop", False, "Pops the last element of the first non-em
 
 
 @command("blmpop", -5, flags="write blocking", acl=ACL, group=GROUP, since="7.0.0", get_keys=mpop_keys(2),
-         summary="Pops elements from the first non-empty list among several keys, or blocks until one is available.")
+         summary="Pops elements from the first non-empty list among several keys, or blocks until one is available.",
+         complexity="O(N+M) where N is the number of keys given and M the number of elements popped.")
 def blmpop(client: Client, args: list[bytes]):
     keys, left, count = parse_mpop(args, 2)
     return blocking_pop(client, keys, left, parse_timeout(args[1]), count)
@@ -429,13 +443,15 @@ def blocking_move(client: Client, args: list[bytes], from_left: bool, to_left: b
 
 
 @command("blmove", 6, flags="write denyoom noscript blocking", keys=(1, 2, 1), acl=ACL, group=GROUP,
-         since="6.2.0", summary="Moves an element between lists like LMOVE, blocking until the source has one.")
+         since="6.2.0", summary="Moves an element between lists like LMOVE, blocking until the source has one.",
+         complexity="O(1)")
 def blmove(client: Client, args: list[bytes]):
     from_left, to_left = parse_side(args[3]), parse_side(args[4])
     return blocking_move(client, args, from_left, to_left, parse_timeout(args[5]))
 
 
 @command("brpoplpush", 4, flags="write denyoom noscript blocking", keys=(1, 2, 1), acl=ACL, group=GROUP,
-         since="2.2.0", summary="Moves the last element of a list to the head of another, blocking until there is one.")
+         since="2.2.0", summary="Moves the last element of a list to the head of another, blocking until there is one.",
+         complexity="O(1)")
 def brpoplpush(client: Client, args: list[bytes]):
     return blocking_move(client, args, False, True, parse_timeout(args[3]))

@@ -148,7 +148,8 @@ def _read_sets(db: Database, keys: list[bytes]) -> list[RedisSet | None]:
 
 
 @command("sadd", -3, flags="write denyoom fast", keys=(1, 1, 1), acl="set", group=GROUP, since="1.0.0",
-         summary="Adds members to a set, creating it if needed; replies with how many were new.")
+         summary="Adds members to a set, creating it if needed; replies with how many were new.",
+         complexity="O(1) per member added: O(N) for N members.")
 def sadd(client: Client, args: list[bytes]):
     db = client.db
     key = args[1]
@@ -173,27 +174,31 @@ def sadd(client: Client, args: list[bytes]):
 
 
 @command("srem", -3, flags="write fast", keys=(1, 1, 1), acl="set", group=GROUP, since="1.0.0",
-         summary="Removes members from a set; replies with how many were there.")
+         summary="Removes members from a set; replies with how many were there.",
+         complexity="O(N) where N is the number of members removed.")
 def srem(client: Client, args: list[bytes]):
     return remove_elements(client, args, "set", "s", "srem")
 
 
 @command("smembers", 2, flags="readonly", keys=(1, 1, 1), acl="set", group=GROUP, since="1.0.0",
-         summary="Lists every member of a set.")
+         summary="Lists every member of a set.",
+         complexity="O(N) where N is the size of the set.")
 def smembers(client: Client, args: list[bytes]):
     value = client.db.read(args[1], "set")
     return SetReply() if value is None else SetReply(value.ordered_elements())
 
 
 @command("sismember", 3, flags="readonly fast", keys=(1, 1, 1), acl="set", group=GROUP, since="1.0.0",
-         summary="Tells whether a member belongs to a set (1 or 0).")
+         summary="Tells whether a member belongs to a set (1 or 0).",
+         complexity="O(1)")
 def sismember(client: Client, args: list[bytes]):
     value = client.db.read(args[1], "set")
     return 0 if value is None else int(args[2] in value.members)
 
 
 @command("smismember", -3, flags="readonly fast", keys=(1, 1, 1), acl="set", group=GROUP, since="6.2.0",
-         summary="Tells for each of several members whether it belongs to a set.")
+         summary="Tells for each of several members whether it belongs to a set.",
+         complexity="O(N) where N is the number of members checked.")
 def smismember(client: Client, args: list[bytes]):
     value = client.db.read(args[1], "set")
     members = {} if value is None else value.members
@@ -201,14 +206,16 @@ def smismember(client: Client, args: list[bytes]):
 
 
 @command("scard", 2, flags="readonly fast", keys=(1, 1, 1), acl="set", group=GROUP, since="1.0.0",
-         summary="Counts the members of a set.")
+         summary="Counts the members of a set.",
+         complexity="O(1)")
 def scard(client: Client, args: list[bytes]):
     value = client.db.read(args[1], "set")
     return 0 if value is None else len(value)
 
 
 @command("spop", -2, flags="write fast", keys=(1, 1, 1), acl="set", group=GROUP, since="1.0.0",
-         summary="Removes and returns one or several random members of a set.")
+         summary="Removes and returns one or several random members of a set.",
+         complexity="O(1) without a count; with one, O(N) where N is the count.")
 def spop(client: Client, args: list[bytes]):
     if len(args) == 3:
         return _spop_count(client, args[1], parse_positive(args[2]))
@@ -266,7 +273,8 @@ def _srem_batches(key: bytes, members: list[bytes]) -> list[list[bytes]]:
 
 
 @command("srandmember", -2, flags="readonly", keys=(1, 1, 1), acl="set", group=GROUP, since="1.0.0",
-         summary="Returns random members of a set without removing them; a negative count allows repeats.")
+         summary="Returns random members of a set without removing them; a negative count allows repeats.",
+         complexity="O(1) without a count; with one, O(N) where N is the count's absolute value.")
 def srandmember(client: Client, args: list[bytes]):
     if len(args) == 3:
         count = parse_signed_count(args[2])
@@ -281,7 +289,8 @@ def srandmember(client: Client, args: list[bytes]):
 
 
 @command("smove", 4, flags="write fast", keys=(1, 2, 1), acl="set", group=GROUP, since="1.0.0",
-         summary="Moves a member from one set to another.")
+         summary="Moves a member from one set to another.",
+         complexity="O(1)")
 def smove(client: Client, args: list[bytes]):
     db = client.db
     src_key, dst_key, member = args[1], args[2], args[3]
@@ -330,7 +339,8 @@ def _intersection(sets: list[RedisSet], limit: int = 0) -> tuple[RedisSet, list[
 
 
 @command("sinter", -2, flags="readonly", keys=(1, -1, 1), acl="set", group=GROUP, since="1.0.0",
-         summary="Returns the intersection of sets.")
+         summary="Returns the intersection of sets.",
+         complexity="O(N*M) at worst, where N is the size of the smallest set and M the number of sets.")
 def sinter(client: Client, args: list[bytes]):
     sets = _read_sets(client.db, args[1:])
     if None in sets:
@@ -347,7 +357,8 @@ def _sintercard_keys(args: list[bytes]) -> list[int]:
 
 
 @command("sintercard", -3, flags="readonly", acl="set", group=GROUP, since="7.0.0", get_keys=_sintercard_keys,
-         summary="Counts the members of the intersection of sets, optionally stopping at a limit.")
+         summary="Counts the members of the intersection of sets, optionally stopping at a limit.",
+         complexity="O(N*M) at worst, where N is the size of the smallest set and M the number of sets.")
 def sintercard(client: Client, args: list[bytes]):
     numkeys_error = "ERR numkeys should be greater than 0"
     numkeys = parse_int(args[1], numkeys_error)
@@ -370,7 +381,8 @@ def sintercard(client: Client, args: list[bytes]):
 
 
 @command("sinterstore", -3, flags="write denyoom", keys=(1, -1, 1), acl="set", group=GROUP, since="1.0.0",
-         summary="Stores the intersection of sets in a key; replies with its size.")
+         summary="Stores the intersection of sets in a key; replies with its size.",
+         complexity="O(N*M) at worst, where N is the size of the smallest set and M the number of sets.")
 def sinterstore(client: Client, args: list[bytes]):
     sets = _read_sets(client.db, args[2:])
     limits = set_limits(client.server)
@@ -420,25 +432,29 @@ def _combine(client: Client, keys: list[bytes], build: Callable[[list, SetLimits
 
 
 @command("sunion", -2, flags="readonly", keys=(1, -1, 1), acl="set", group=GROUP, since="1.0.0",
-         summary="Returns the union of sets.")
+         summary="Returns the union of sets.",
+         complexity="O(N) where N is the total size of the sets given.")
 def sunion(client: Client, args: list[bytes]):
     return SetReply(_combine(client, args[1:], _union).ordered_elements())
 
 
 @command("sunionstore", -3, flags="write denyoom", keys=(1, -1, 1), acl="set", group=GROUP, since="1.0.0",
-         summary="Stores the union of sets in a key; replies with its size.")
+         summary="Stores the union of sets in a key; replies with its size.",
+         complexity="O(N) where N is the total size of the sets given.")
 def sunionstore(client: Client, args: list[bytes]):
     return _store_result(client, args[1], _combine(client, args[2:], _union), "sunionstore")
 
 
 @command("sdiff", -2, flags="readonly", keys=(1, -1, 1), acl="set", group=GROUP, since="1.0.0",
-         summary="Returns the members of the first set that are in none of the following ones.")
+         summary="Returns the members of the first set that are in none of the following ones.",
+         complexity="O(N) where N is the total size of the sets given.")
 def sdiff(client: Client, args: list[bytes]):
     return SetReply(_combine(client, args[1:], _difference).ordered_elements())
 
 
 @command("sdiffstore", -3, flags="write denyoom", keys=(1, -1, 1), acl="set", group=GROUP, since="1.0.0",
-         summary="Stores the difference of sets in a key; replies with its size.")
+         summary="Stores the difference of sets in a key; replies with its size.",
+         complexity="O(N) where N is the total size of the sets given.")
 def sdiffstore(client: Client, args: list[bytes]):
     return _store_result(client, args[1], _combine(client, args[2:], _difference), "sdiffstore")
 
@@ -465,6 +481,7 @@ def scan_collection(client: Client, args: list[bytes], expected_type: str,
 
 
 @command("sscan", -3, flags="readonly", keys=(1, 1, 1), acl="set", group=GROUP, since="2.8.0",
-         summary="Iterates over the members of a set with a cursor.")
+         summary="Iterates over the members of a set with a cursor.",
+         complexity="O(1) per call; O(N) for a full iteration, where N is the number of members.")
 def sscan(client: Client, args: list[bytes]):
     return scan_collection(client, args, "set", lambda value, members: members)

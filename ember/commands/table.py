@@ -68,6 +68,8 @@ class Command:
     nsec: int = 0
     rejected_calls: int = 0
     failed_calls: int = 0
+    # INFO latencystats and LATENCY HISTOGRAM: recorded call durations (server/latency_histogram)
+    latency: dict[int, int] = field(default_factory=dict)
     # Documented as O(1): its calls in a row may be timed as a group (dispatch.run_lean).
     constant_time: bool = field(default=False, init=False)
 
@@ -99,6 +101,7 @@ class Command:
 
     def reset_stats(self) -> None:
         self.calls = self.nsec = self.rejected_calls = self.failed_calls = 0
+        self.latency.clear()
         for sub in self.subcommands.values():
             sub.reset_stats()
 

@@ -73,7 +73,7 @@ class Server:
 
     def _cache_hot_settings(self) -> None:
         for name in ("slowlog-log-slower-than", "latency-monitor-threshold", "proto-max-bulk-len",
-                     "client-query-buffer-limit", "slowlog-max-len"):
+                     "client-query-buffer-limit", "slowlog-max-len", "latency-tracking"):
             self.config.on_change(name, lambda _value: self._refresh_hot_settings())
         self._refresh_hot_settings()
 
@@ -81,6 +81,7 @@ class Server:
         cfg = self.config
         self.slowlog_threshold_us = cfg["slowlog-log-slower-than"]
         self.latency_threshold_ms = cfg["latency-monitor-threshold"]
+        self.latency_tracking = cfg["latency-tracking"]
         self._refresh_notable_call_ns()
         self.proto_max_bulk_len = cfg["proto-max-bulk-len"]
         for client in self.clients.values():  # (new connections' parsers start with it)

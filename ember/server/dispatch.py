@@ -19,6 +19,7 @@ from ..commands.table import TABLE, Command
 from ..protocol.encoder import BULK_HEADERS, CRLF, STATUS_CACHE, encode_into
 from ..protocol.errors import NOAUTH, CommandError, unknown_subcommand, wrong_arity
 from .client import NO_REPLY, NoReply
+from .latency_histogram import record as record_latency
 from .memory import OOM
 from .multi import abort_exec
 
@@ -213,10 +214,7 @@ def call(client: Client, cmd: Command, args: list[bytes]) -> Any:
         reply = err
     except Exception as exc:  # a bug in a handler must not take the server down
         reply = _crashed(server, cmd, exc)
-    duration_ns = _perf_ns() - start
-    cmd.calls += 1
-    cmd.nsec += duration_ns
-    client.last_command = cmd.name
+    _account(client, cmd, 1, start, args)
     if server.propagator.sinks and server.dirty != dirty_before and "write" in cmd.flags:
         server.propagator.add_command(client, args)
     client.rewritten = None
@@ -224,8 +222,6 @@ def call(client: Client, cmd: Command, args: list[bytes]) -> Any:
         _count_failure(server, cmd, reply)
     if client.tracking is not None and "readonly" in cmd.flags and not isinstance(reply, CommandError):
         server.tracking.remember_keys(client, cmd.keys(args))
-    if duration_ns >= server.notable_call_ns:
-        after_notable_call(client, cmd, args, duration_ns // 1000)
     return reply
 
 
@@ -320,23 +316,29 @@ def run_lean(client: Client, pending: deque[list[bytes]], lean: Mapping[bytes, C
 
 # run_lean times up to TIMING_GROUP calls of one O(1) command in a row with a single clock read
 # (a clock read costs as much as running GET). A group's time is its calls' time summed, so
-# commandstats are unchanged; only a group past the notable-call threshold is ambiguous, and it
-# is reported as its first call. That can only happen when the server stalls (a group of O(1)
-# calls takes microseconds) and only while the threshold is at least TIMING_GROUP_MIN_NS: below
-# it (a low slowlog threshold, a MONITOR client) and for other commands every call is timed.
+# commandstats are unchanged; the latency histogram gets the group's mean for each of its calls
+# (calls of an O(1) command in a row differ by fractions of a µs, below its 1 µs resolution).
+# Only a group past the notable-call threshold is ambiguous, and it is reported as its first
+# call. That can only happen when the server stalls (a group of O(1) calls takes microseconds)
+# and only while the threshold is at least TIMING_GROUP_MIN_NS: below it (a low slowlog
+# threshold, a MONITOR client) and for other commands every call is timed.
 TIMING_GROUP = 16
 TIMING_GROUP_MIN_NS = 1_000_000
 
 
 def _account(client: Client, cmd: Command, calls: int, start: int, args: list[bytes]) -> int:
-    """Close run_lean's timing group of `calls` calls of cmd, begun at start with args: call()'s
-    statistics and notable-call check. Returns the time it ended."""
+    """Account for `calls` calls of cmd timed from start (call()'s one, or a timing group of
+    run_lean's, reported as its first call's args): commandstats, the latency histogram, the
+    notable-call check. Returns the time it ended."""
     end = _perf_ns()
     duration_ns = end - start
     cmd.calls += calls
     cmd.nsec += duration_ns
+    server = client.server
+    if server.latency_tracking:  # each call of a group as the group's mean
+        record_latency(cmd.latency, duration_ns // calls, calls)
     client.last_command = cmd.name
-    if duration_ns >= client.server.notable_call_ns:
+    if duration_ns >= server.notable_call_ns:
         after_notable_call(client, cmd, args, duration_ns // 1000)
     return end
 

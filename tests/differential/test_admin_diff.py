@@ -96,7 +96,7 @@ SAME_REPLY_CASES = [
     ("CLIENT", "PAUSE", "0", "WRITE"), ("CLIENT", "UNPAUSE"),
     ("SLOWLOG", "GET", "0"), ("SLOWLOG", "RESET"), ("SLOWLOG", "HELP"),
     ("LATENCY", "LATEST"), ("LATENCY", "HISTORY", "nosuch-event"), ("LATENCY", "RESET"),
-    ("LATENCY", "RESET", "a", "b"),
+    ("LATENCY", "RESET", "a", "b"), ("LATENCY", "HELP"), ("LATENCY", "HISTOGRAM", "nosuch"),
     ("DEBUG", "SLEEP", "0"), ("DEBUG", "SLEEP", "abc"), ("DEBUG", "SET-ACTIVE-EXPIRE", "1"),
     ("COMMAND", "HELP"), ("COMMAND", "INFO", "nosuch"), ("COMMAND", "DOCS", "nosuch"),
     ("COMMAND", "LIST", "FILTERBY", "MODULE", "foo"), ("COMMAND", "LIST", "FILTERBY", "ACLCAT", "nosuch"),
@@ -188,7 +188,6 @@ def _names(conn: RawConnection) -> set[bytes]:
 # Subcommands one side has and the other lacks, on purpose.
 SUBCOMMAND_DIFFERENCES = {
     b"client|setinfo", b"client|no-touch",  # new in Redis 7.2
-    b"latency|histogram",  # needs per-command latency histograms, which the dispatcher does not keep
 }
 
 
@@ -297,6 +296,80 @@ def test_errorstats_and_commandstats_lines(diff):
     for raw in diff.both("INFO", "commandstats"):
         assert re.search(rb"\r\ncmdstat_client\|kill:calls=\d+,usec=\d+,usec_per_call=\d+\.\d\d,"
                          rb"rejected_calls=\d+,failed_calls=[1-9]\d*\r\n", raw)
+
+
+# -- latency tracking: INFO latencystats, LATENCY HISTOGRAM ------------------------------------
+
+# LATENCY HISTOGRAM's steps: 1024 ns doubling, each labelled with the end of its HDR sub-bucket
+# in whole µs (the last one, 2**30 ns, with the end of the histogram's range).
+_HISTOGRAM_STEPS = {min((1024 << k) + (8 << k) - 1, 2**30 - 1) // 1000 for k in range(21)}
+
+
+def _histograms(raw: bytes) -> dict[bytes, tuple[int, dict[int, int]]]:
+    """LATENCY HISTOGRAM's RESP2 reply as {command: (calls, {µs step: calls up to it})}."""
+    flat = decode(raw)
+    result = {}
+    for name, entry in zip(flat[::2], flat[1::2], strict=True):
+        fields = dict(zip(entry[::2], entry[1::2], strict=True))
+        steps = fields[b"histogram_usec"]
+        result[name] = (fields[b"calls"], dict(zip(steps[::2], steps[1::2], strict=True)))
+    return result
+
+
+def _run_some_commands(conn: RawConnection) -> None:
+    conn.call("CONFIG", "RESETSTAT")
+    for _ in range(5):
+        conn.call("ECHO", "x")
+    for _ in range(3):
+        conn.call("PING")
+    conn.call("CONFIG", "GET", "maxmemory")
+    conn.call("TIME")
+
+
+def test_latency_histogram_counts_the_calls_redis_counts(diff):
+    for conn in (diff.redis, diff.ember):
+        _run_some_commands(conn)
+    redis_reply, ember_reply = (_histograms(raw) for raw in diff.both("LATENCY", "HISTOGRAM", "echo", "nosuch",
+                                                                       "ping", "config", "time"))
+    assert {name: calls for name, (calls, _) in ember_reply.items()} == \
+        {name: calls for name, (calls, _) in redis_reply.items()} == \
+        {b"echo": 5, b"ping": 3, b"config|get": 1, b"config|resetstat": 1, b"time": 1}
+    for calls, steps in ember_reply.values():
+        assert set(steps) <= _HISTOGRAM_STEPS
+        counts = list(steps.values())
+        assert counts == sorted(set(counts)) and counts[-1] == calls
+
+
+def test_info_latencystats_lines(diff):
+    lines = []
+    for conn in (diff.redis, diff.ember):
+        _run_some_commands(conn)
+        conn.call("CONFIG", "SET", "latency-tracking-info-percentiles", "0 50 99.9 100")
+        lines.append(dict(line.split(":", 1) for line in _info_lines(conn.call("INFO", "latencystats"))))
+        conn.call("CONFIG", "SET", "latency-tracking-info-percentiles", "50 99 99.9")
+    redis_lines, ember_lines = lines
+    assert set(ember_lines) == set(redis_lines) == {
+        f"latency_percentiles_usec_{name}"
+        for name in ("echo", "ping", "config|get", "config|resetstat", "config|set", "time")}
+    for value in ember_lines.values():
+        assert re.fullmatch(r"p0=\d+\.\d{3},p50=\d+\.\d{3},p99\.9=\d+\.\d{3},p100=\d+\.\d{3}", value), value
+
+
+def _info_lines(raw: bytes) -> list[str]:
+    return [line for line in decode(raw).decode().split("\r\n") if line and not line.startswith("#")]
+
+
+def test_latency_tracking_off_records_nothing(diff):
+    try:
+        for conn in (diff.redis, diff.ember):
+            conn.call("CONFIG", "SET", "latency-tracking", "no")
+            conn.call("CONFIG", "RESETSTAT")
+            conn.call("ECHO", "x")
+        diff.check("LATENCY", "HISTOGRAM")
+        diff.check("INFO", "latencystats")
+    finally:
+        for conn in (diff.redis, diff.ember):
+            conn.call("CONFIG", "SET", "latency-tracking", "yes")
 
 
 # -- TIME, MONITOR ----------------------------------------------------------------------------

@@ -374,6 +374,33 @@ def test_latency_doctor_with_monitor_off(r):
         r.execute_command("LATENCY", "GRAPH", "command")
 
 
+def test_latency_histogram_counts_every_call_of_a_pipeline(r, r3):
+    """Calls run in a row are timed in groups (dispatch.run_lean); each still counts."""
+    r.config_resetstat()
+    pipe = r.pipeline(transaction=False)
+    for _ in range(100):
+        pipe.echo("x")
+    pipe.execute()
+    reply = r3.execute_command("LATENCY", "HISTOGRAM", "echo")  # RESP3: maps all the way down
+    assert list(reply) == [b"echo"] and reply[b"echo"][b"calls"] == 100
+    steps = reply[b"echo"][b"histogram_usec"]
+    assert steps and list(steps.values())[-1] == 100
+    assert r.info("latencystats")["latency_percentiles_usec_echo"]["p50"] < 1000  # µs
+    r.config_resetstat()
+    assert r3.execute_command("LATENCY", "HISTOGRAM", "echo") == {}
+
+
+def test_latencystats_percentiles_of_a_slow_command(d):
+    d.config_resetstat()
+    d.execute_command("DEBUG", "SLEEP", "0.003")
+    stats = d.info("latencystats")["latency_percentiles_usec_debug"]  # parsed by redis-py
+    assert set(stats) == {"p50", "p99", "p99.9"} and 3000 <= stats["p50"] == stats["p99.9"]
+    histogram = d.execute_command("LATENCY", "HISTOGRAM", "debug")  # RESP2: flat arrays
+    assert histogram[0] == b"debug" and histogram[1][:2] == [b"calls", 1]
+    step, calls = histogram[1][3]
+    assert step >= 4227 and calls == 1  # the power-of-two step past 3 ms (4.19 ms) or a later one
+
+
 # -- MONITOR ----------------------------------------------------------------------------------
 
 def test_monitor_is_parsed_by_redis_py(ember):
