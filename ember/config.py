@@ -721,7 +721,7 @@ DIRECTIVES: list[Directive] = [
     enum("maxmemory-policy", "noeviction", "volatile-lru volatile-lfu volatile-random volatile-ttl "
          "allkeys-lru allkeys-lfu allkeys-random noeviction", **ACTED),
     number("maxmemory-samples", "5", 1, INT_MAX, **ACTED),
-    number("maxmemory-eviction-tenacity", "10", 0, 100),
+    number("maxmemory-eviction-tenacity", "10", 0, 100, **ACTED),
     memory("maxmemory-clients", "0", -100, LLONG_MAX, percent=True),
     number("active-expire-effort", "1", 1, 10),
     # -- lazy freeing, threads, kernel --------------------------------------------------------

@@ -88,6 +88,7 @@ def _protected_configs_allowed(client: Client) -> bool:
 def config_resetstat(client: Client, args: list[bytes]):
     """Server counters, per-command and per-error statistics; like Redis, not the slow log."""
     client.server.stats.reset()
+    client.server.memory.reset_exceeded_time()
     for cmd in TABLE.commands.values():
         cmd.reset_stats()
     return "OK"

@@ -297,6 +297,7 @@ def _stats_section(server: Server) -> Fields:
     stats = server.stats
     pubsub = server.pubsub
     tracking = server.tracking
+    exceeded_total_ms, exceeded_current_ms = server.memory.exceeded_times_ms()
     return [
         ("total_connections_received", stats.total_connections_received),
         ("total_commands_processed", stats.total_commands_processed),
@@ -319,8 +320,8 @@ def _stats_section(server: Server) -> Fields:
         ("expire_cycle_cpu_milliseconds", stats.expire_cycle_cpu_milliseconds),
         ("evicted_keys", stats.evicted_keys),
         ("evicted_clients", stats.evicted_clients),
-        ("total_eviction_exceeded_time", 0),
-        ("current_eviction_exceeded_time", 0),
+        ("total_eviction_exceeded_time", exceeded_total_ms),
+        ("current_eviction_exceeded_time", exceeded_current_ms),
         ("keyspace_hits", stats.keyspace_hits),
         ("keyspace_misses", stats.keyspace_misses),
         ("pubsub_channels", len(pubsub.channels)),

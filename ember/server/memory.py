@@ -11,14 +11,17 @@ The total is Redis's baseline (an empty server's used_memory) plus the keys' est
 Python process's size, so a limit from redis.conf admits about the data it did under Redis.
 
 The LFU policies evict the key with the lowest access counter (keyspace/lfu.py), the LRU ones
-the longest idle. Differences from Redis: eviction has no time budget (maxmemory-eviction-tenacity): it runs
-until the estimate fits; and a CONFIG SET that lowers maxmemory evicts before the next command,
-not within the CONFIG SET itself.
+the longest idle. Eviction before a command has a time budget set by
+maxmemory-eviction-tenacity, as in Redis: past it, the command runs anyway and eviction goes on
+in the event loop, a pass per loop iteration, until the estimate fits (Redis's eviction time
+proc); a CONFIG SET of maxmemory starts those passes too.
 """
 
 from __future__ import annotations
 
+import math
 import random
+import time
 from itertools import islice
 from typing import TYPE_CHECKING
 
@@ -38,6 +41,20 @@ BASELINE = 940_000  # used_memory of an empty Redis 7 with one client connected
 _TRANSACTION_ENDS = frozenset(("exec", "discard", "quit", "reset"))
 STRING_KEY_OVERHEAD = KEY_OVERHEAD + STRING_OVERHEAD
 _SAMPLE_TRIES = 4  # draws per wanted sample when a volatile policy samples all keys for TTLs
+# Eviction's outcomes (Redis's EVICT_OK, EVICT_RUNNING, EVICT_FAIL): within the limit; out of
+# time, with eviction going on in the event loop; or over the limit with nothing to evict.
+FITS, EVICTING, FULL = range(3)
+_KEYS_PER_CLOCK_READ = 16  # the budget is checked every 16 evictions, as Redis does
+
+
+def eviction_budget_ns(tenacity: int) -> float:
+    """How long one eviction pass may run (Redis's evictionTimeLimitUs): 50 µs per step up to
+    10 (the default, 500 µs), then 15% more per step; no limit at 100."""
+    if tenacity <= 10:
+        return 50_000 * tenacity
+    if tenacity < 100:
+        return 500_000 * 1.15 ** (tenacity - 10)
+    return math.inf
 
 
 class Memory:
@@ -53,6 +70,11 @@ class Memory:
         self.changed: dict[int, set[bytes]] = {}
         self.changed_dbs: set[int] = set()
         self.out_of_memory = False  # as of the last admission (Redis's pre_command_oom_state)
+        self.evicting = False  # eviction passes are scheduled in the event loop
+        # Since when the estimate stays over the limit after eviction (0: it fits), and the
+        # time it did before: INFO's current/total_eviction_exceeded_time.
+        self.exceeded_since_ns = 0
+        self.exceeded_total_ns = 0
         server.config.on_change("maxmemory", lambda _value: self.configure())
         server.config.on_change("maxmemory-policy", lambda _value: self.track_access())
         self.configure()
@@ -77,7 +99,10 @@ class Memory:
             self.changed.clear()
             self.changed_dbs.clear()
             self.out_of_memory = False
+            self._exceeded(False)
         self.limit = limit
+        if limit:
+            self._evict_later()  # as Redis after CONFIG SET maxmemory: evict without waiting for a command
 
     def recount(self) -> None:
         """Measure every database again (after a load, which writes around the change hooks)."""
@@ -133,11 +158,14 @@ class Memory:
     def admits(self, client: Client, cmd: Command) -> bool:
         """Evict as needed before cmd runs (Redis's performEvictions in processCommand); False
         when memory stays full and cmd may grow it: a denyoom command, anything queued in
-        MULTI, or an EXEC of a transaction holding a denyoom command."""
+        MULTI, or an EXEC of a transaction holding a denyoom command. While eviction is out
+        of time and goes on in the event loop, commands are admitted, as in Redis."""
         if self.used() <= self.limit:
             self.out_of_memory = False
+            if self.exceeded_since_ns:
+                self._exceeded(False)
             return True
-        self.out_of_memory = not self.evict()
+        self.out_of_memory = self.evict() == FULL
         if not self.out_of_memory:
             return True
         tx = client.tx
@@ -150,18 +178,64 @@ class Memory:
                 return False
         return True
 
-    def evict(self) -> bool:
-        """Delete keys by maxmemory-policy until the estimate is within the limit; False when
-        it stays over (nothing may or can be evicted)."""
+    def evict(self) -> int:
+        """Delete keys by maxmemory-policy until the estimate is within the limit (FITS), nothing
+        may or can be evicted (FULL), or the pass is out of time (EVICTING: it goes on in the
+        event loop)."""
+        outcome = self._evict_for(eviction_budget_ns(self.server.config["maxmemory-eviction-tenacity"]))
+        self._exceeded(outcome != FITS)
+        return outcome
+
+    def _evict_for(self, budget_ns: float) -> int:
+        policy = self.server.config["maxmemory-policy"]
+        start = time.perf_counter_ns()
+        evicted = 0
         while self.used() > self.limit:
-            policy = self.server.config["maxmemory-policy"]
             if policy == "noeviction":
-                return False
+                return FULL
             victim = self._pick(policy)
             if victim is None:
-                return False
+                return FULL
             self._evict(*victim)
+            evicted += 1
+            if evicted % _KEYS_PER_CLOCK_READ == 0 and time.perf_counter_ns() - start > budget_ns \
+                    and self._evict_later():
+                return EVICTING
+        return FITS
+
+    def _evict_later(self) -> bool:
+        """Have eviction passes run in the event loop until the estimate fits (Redis's
+        startEvictionTimeProc); False when there is no running loop to run them."""
+        loop = self.server.loop
+        if loop is None or not loop.is_running():
+            return False
+        if not self.evicting:
+            self.evicting = True
+            loop.call_soon(self._eviction_pass)
         return True
+
+    def _eviction_pass(self) -> None:
+        self.evicting = False
+        if self.limit:
+            self.evict()  # (out of time again, it schedules the next pass)
+
+    def _exceeded(self, over: bool) -> None:
+        """Note when the estimate starts and stops staying over the limit after eviction."""
+        if over and not self.exceeded_since_ns:
+            self.exceeded_since_ns = time.monotonic_ns()
+        elif not over and self.exceeded_since_ns:
+            self.exceeded_total_ns += time.monotonic_ns() - self.exceeded_since_ns
+            self.exceeded_since_ns = 0
+
+    def reset_exceeded_time(self) -> None:
+        """CONFIG RESETSTAT: a period still going on is counted again from the next pass."""
+        self.exceeded_since_ns = self.exceeded_total_ns = 0
+
+    def exceeded_times_ms(self) -> tuple[int, int]:
+        """INFO's total_eviction_exceeded_time (including the current period) and
+        current_eviction_exceeded_time, in ms."""
+        current = time.monotonic_ns() - self.exceeded_since_ns if self.exceeded_since_ns else 0
+        return (self.exceeded_total_ns + current) // 1_000_000, current // 1_000_000
 
     def _pick(self, policy: str) -> tuple[Database, bytes] | None:
         """The best victim among maxmemory-samples keys sampled in each database."""

@@ -35,6 +35,7 @@ def r(ember):
     client.config_set("maxmemory", 0)
     client.config_set("maxmemory-policy", "noeviction")
     client.config_set("maxmemory-samples", 5)
+    client.config_set("maxmemory-eviction-tenacity", 10)
     client.config_set("lfu-log-factor", 10)
     client.config_set("notify-keyspace-events", "")
     client.config_resetstat()
@@ -164,6 +165,50 @@ def test_eviction_is_an_evicted_event_and_a_change_to_watched_keys(ember, r):
         pubsub.close()
         listener.close()
         watcher.close()
+
+
+def test_eviction_past_its_time_budget_goes_on_in_the_event_loop(ember, r):
+    """With tenacity 0 a pass may evict only 16 keys; as in Redis, the rest goes on between
+    commands (and here without any: only the evicted events are read)."""
+    for n in range(0, 400, 100):
+        r.mset({key(m): VALUE for m in range(n, n + 100)})
+    r.config_set("notify-keyspace-events", "Ee")
+    r.config_set("maxmemory-policy", "allkeys-random")
+    r.config_set("maxmemory-eviction-tenacity", 0)
+    listener = ember.client(protocol=2)
+    pubsub = listener.pubsub()
+    pubsub.subscribe("__keyevent@0__:evicted")
+    assert pubsub.get_message(timeout=5)["type"] == "subscribe"
+    try:
+        pipe = r.pipeline(transaction=False)
+        pipe.config_set("maxmemory", limit_for(50))  # 350 keys to evict, in passes of 16
+        pipe.dbsize()
+        done, size = pipe.execute()
+        assert done and 50 < size <= 400 - 16  # DBSIZE ran after a pass of 16, long before the end
+        events = 0
+        while events < 350:
+            message = pubsub.get_message(timeout=5)
+            assert message is not None, f"eviction stopped after {events} keys"
+            events += 1
+        assert r.dbsize() == 50 and evicted(r) == 350
+    finally:
+        pubsub.close()
+        listener.close()
+
+
+def test_time_over_the_limit_is_reported(r):
+    r.config_set("maxmemory", limit_for(0))
+    r.set(key(0), VALUE)  # over the limit from here on, under noeviction
+    wait_until(lambda: r.info("stats")["current_eviction_exceeded_time"] > 0, message="time over the limit")
+    over = r.info("stats")
+    assert over["total_eviction_exceeded_time"] >= over["current_eviction_exceeded_time"] > 0
+    r.delete(key(0))  # fits again: the period ends at the next command's admission
+    r.ping()
+    fitted = r.info("stats")
+    assert fitted["current_eviction_exceeded_time"] == 0
+    assert fitted["total_eviction_exceeded_time"] >= over["current_eviction_exceeded_time"]
+    r.config_resetstat()
+    assert r.info("stats")["total_eviction_exceeded_time"] == 0
 
 
 def test_scripts_follow_the_memory_state(r):

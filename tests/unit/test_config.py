@@ -72,8 +72,9 @@ def test_acted_on_is_declared_for_what_ember_implements():
     acted = {d.name for d in DIRECTIVES if d.acted_on}
     assert {"port", "bind", "requirepass", "timeout", "maxclients", "hz", "databases", "save",
             "dbfilename", "hll-sparse-max-bytes", "maxmemory", "maxmemory-policy", "maxmemory-samples",
-            "lazyfree-lazy-eviction"} <= acted
-    assert not acted & {"maxmemory-eviction-tenacity", "tls-port", "io-threads", "cluster-enabled", "replicaof"}
+            "lazyfree-lazy-eviction", "maxmemory-eviction-tenacity", "latency-tracking",
+            "latency-tracking-info-percentiles"} <= acted
+    assert not acted & {"maxmemory-clients", "tls-port", "io-threads", "cluster-enabled", "replicaof"}
 
 
 # -- values of every kind --------------------------------------------------------------------------
@@ -358,9 +359,9 @@ def test_a_failing_applier_rolls_everything_back():
 def test_not_acted_on_names_only_what_was_set():
     config = Config()
     assert config.not_acted_on() == []
-    config.apply("maxmemory-eviction-tenacity", ["20"])  # eviction has no time budget yet
+    config.apply("maxmemory-clients", ["10%"])  # client eviction is not implemented
     config.apply("port", ["7000"])
-    assert config.not_acted_on() == ["maxmemory-eviction-tenacity"]
+    assert config.not_acted_on() == ["maxmemory-clients"]
 
 
 # -- CONFIG GET -----------------------------------------------------------------------------------
