@@ -722,7 +722,7 @@ DIRECTIVES: list[Directive] = [
          "allkeys-lru allkeys-lfu allkeys-random noeviction", **ACTED),
     number("maxmemory-samples", "5", 1, INT_MAX, **ACTED),
     number("maxmemory-eviction-tenacity", "10", 0, 100, **ACTED),
-    memory("maxmemory-clients", "0", -100, LLONG_MAX, percent=True),
+    memory("maxmemory-clients", "0", -100, LLONG_MAX, percent=True, **ACTED),
     number("active-expire-effort", "1", 1, 10),
     # -- lazy freeing, threads, kernel --------------------------------------------------------
     yes_no("lazyfree-lazy-eviction", "no", **ACTED), yes_no("lazyfree-lazy-expire", "no"),

@@ -19,6 +19,7 @@ from ..keyspace.database import ChangeListener, Database
 from ..protocol.errors import CommandError
 from ..scripting.lua import ScriptEngine
 from .blocking import BlockingManager
+from .client_eviction import ClientEviction
 from .memory import Memory
 from .multi import WatchRegistry
 from .notify import KeyspaceNotifier
@@ -65,6 +66,7 @@ class Server:
         self.notifier = KeyspaceNotifier(self)
         self.tracking = Tracking(self)
         self.memory = Memory(self)
+        self.client_eviction = ClientEviction(self)
         self.scripts = ScriptEngine(self)
         self.current_client: Client | None = None  # whose command is running (NOLOOP, scripts)
         self._cache_hot_settings()
@@ -127,6 +129,7 @@ class Server:
         self.watches.unwatch_all(client)
         self.pubsub.client_closed(client)
         self.tracking.client_closed(client)
+        self.client_eviction.forget(client)
         if client.monitor:
             self.remove_monitor(client)
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..keyspace.database import ACCESS_CLOCK, now_ms
 from ..protocol.encoder import encode_into
+from .client_eviction import client_memory, pending_output
 
 if TYPE_CHECKING:
     import asyncio
@@ -88,7 +89,7 @@ class Client:
         "close_after_reply", "closed", "reply_mode", "no_evict", "no_touch", "monitor",
         "blocked", "out", "flags", "kill_reason", "tx", "in_exec", "watched",
         "watch_dirty", "channels", "patterns", "shard_channels", "soft_limit_since", "tracking", "parser", "rewritten",
-        "reply_writer", "write_pending",
+        "reply_writer", "write_pending", "memory_counted",
     )
 
     def __init__(self, server: Server, transport: asyncio.Transport | None, addr: str, laddr: str) -> None:
@@ -131,6 +132,7 @@ class Client:
         self.rewritten: list[list[bytes]] | None = None  # propagate_as() of the running command
         self.reply_writer: ReplyWriter | None = None  # set by the network layer
         self.write_pending = False  # queued on reply_writer
+        self.memory_counted = 0  # its share of ClientEviction.total (maxmemory-clients)
 
     # -- running commands ---------------------------------------------------------------------
 
@@ -246,7 +248,8 @@ class Client:
             f"flags={flags} db={self.db.id} sub={len(self.channels)} psub={len(self.patterns)} "
             f"ssub={len(self.shard_channels)} multi={len(tx.queued) if tx is not None else -1} "
             f"qbuf={self.query_buffer} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 "
-            f"omem=0 tot-mem=1024 events=r cmd={self.last_command} user={self.user} "
+            f"omem={pending_output(self)} tot-mem={client_memory(self)} events=r cmd={self.last_command} "
+            f"user={self.user} "
             f"redir={tracking.redirect if tracking is not None else -1} resp={self.resp} "
             f"lib-name={self.lib_name.decode('utf-8', 'replace')} lib-ver={self.lib_ver.decode('utf-8', 'replace')}"
         )

@@ -24,6 +24,7 @@ def server_cron(server: Server) -> None:
         server.propagator.flush()  # the DELs of keys that expired
     server.stats.sample_ops()
     close_idle_clients(server)
+    server.client_eviction.cron()
     snapshot.cron(server)
     aof.cron(server)
 

@@ -83,6 +83,8 @@ class ClientProtocol(asyncio.Protocol):
                         client.info_line(), quote_arg(parser.peek(64)))
             server.stats.client_query_buffer_limit_disconnections += 1
             client.close()
+        elif server.client_eviction.limit:
+            server.client_eviction.update(client)
 
     def _feed_unauthenticated(self, client: Client, data: bytes) -> ProtocolError | None:
         """Parse and run one command at a time while the client is not authenticated, so that an

@@ -179,11 +179,14 @@ class PubSub:
     def _flush_clients(self) -> None:
         unflushed, self._unflushed = self._unflushed, {}
         limits_on = self.limits_on
+        eviction = self.server.client_eviction
         for client in unflushed:
             client.flush()
             # The pubsub class is for subscribers; a client that only gets invalidations is "normal".
             if limits_on and (client.channels or client.patterns or client.shard_channels):
                 self._enforce_output_limit(client)
+            if eviction.limit:
+                eviction.update(client)
 
     def _schedule(self, callback) -> None:
         loop = self.server.loop

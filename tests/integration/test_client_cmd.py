@@ -90,6 +90,21 @@ CLIENT_LIST_FIELDS = ["id", "addr", "laddr", "fd", "name", "age", "idle", "flags
                       "lib-ver"]
 
 
+def test_client_list_counts_what_a_connection_holds(ember, r):
+    """tot-mem is what maxmemory-clients counts: a request still arriving is in it."""
+    sock = socket.create_connection(("127.0.0.1", ember.port), timeout=10)
+    try:
+        sock.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$200000\r\n" + b"x" * 100_000)
+        lines = lambda: [info_fields(line) for line in r.execute_command("CLIENT", "LIST").splitlines()]  # noqa: E731
+        wait_until(lambda: any(int(f["qbuf"]) >= 100_000 for f in lines()), message="the partial request buffered")
+        holder = next(f for f in lines() if int(f["qbuf"]) >= 100_000)
+        assert int(holder["tot-mem"]) >= int(holder["qbuf"]) + 20 * 1024 and holder["omem"] == "0"
+        idle = info_fields(r.execute_command("CLIENT", "INFO"))
+        assert int(idle["tot-mem"]) < int(holder["tot-mem"])
+    finally:
+        sock.close()
+
+
 def test_client_info_has_redis_72_fields_in_order(r):
     line = r.execute_command("CLIENT", "INFO")
     assert line.endswith("\n") and line.count("\n") == 1
