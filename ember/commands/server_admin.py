@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..config import format_percentile
 from ..protocol.encoder import BigNumber, Bool, Push, SetReply, Verbatim
 from ..protocol.errors import NO_SUCH_KEY, SYNTAX, CommandError
 from ..server.client import NO_REPLY
@@ -417,7 +416,7 @@ def _commandstats_section(server: Server) -> Fields:
 
 def _latencystats_section(server: Server) -> Fields:
     percentiles = server.config["latency-tracking-info-percentiles"]
-    return [(f"latency_percentiles_usec_{cmd.name}", percentiles_text(cmd.latency, percentiles, format_percentile))
+    return [(f"latency_percentiles_usec_{cmd.name}", percentiles_text(cmd.latency, percentiles))
             for cmd in TABLE.all() if cmd.latency]
 
 

@@ -12,7 +12,9 @@ are then the ones Redis prints for the same recorded values.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+
+from ..config import format_percentile
 
 MIN_NS = 1  # a call of 0 µs is recorded as Redis records it: its histogram's floor
 MAX_NS = 1_000_000_000  # and anything past a second as a second
@@ -70,10 +72,10 @@ def value_at_percentile(histogram: dict[int, int], percentile: float) -> int:
     return 0
 
 
-def percentiles_text(histogram: dict[int, int], percentiles: Iterable[float], label: Callable[[float], str]) -> str:
-    """INFO latencystats' value: 'p50=1.003,p99=...' in µs with three decimals; label(p) is
-    the percentile as Redis prints it."""
-    return ",".join(f"p{label(p)}={value_at_percentile(histogram, p) / 1000:.3f}" for p in percentiles)
+def percentiles_text(histogram: dict[int, int], percentiles: Iterable[float]) -> str:
+    """INFO latencystats' value: 'p50=1.003,p99=...' in µs with three decimals, each
+    percentile printed as Redis prints it ('%f' trimmed)."""
+    return ",".join(f"p{format_percentile(p)}={value_at_percentile(histogram, p) / 1000:.3f}" for p in percentiles)
 
 
 def cumulative_distribution(histogram: dict[int, int]) -> dict[int, int]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from ember.config import format_percentile
 from ember.server.latency_histogram import (
     cumulative_distribution,
     percentiles_text,
@@ -100,7 +99,7 @@ def _histogram(durations_ns: list[int]) -> dict[int, int]:
 def test_a_single_call_as_redis_reports_it():
     # SET took 8 µs on redis-server: p50=8.031, p0=8.000, LATENCY HISTOGRAM {8: 1}
     histogram = _histogram([8_400])
-    assert percentiles_text(histogram, (50.0, 0.0, 100.0, 12.5), format_percentile) == \
+    assert percentiles_text(histogram, (50.0, 0.0, 100.0, 12.5)) == \
         "p50=8.031,p0=8.000,p100=8.031,p12.5=8.031"
     assert cumulative_distribution(histogram) == {8: 1}
     # INFO of 100 µs: p50=100.351; CONFIG SET of 29 µs and GET of 13 µs: steps 33 and 16
@@ -115,7 +114,7 @@ def test_calls_of_a_second_and_longer_end_in_the_last_step():
     # DEBUG SLEEP 1.2, 0.6 and 0.003 on redis-server gave exactly these
     histogram = _histogram([1_200_150_000, 600_400_000, 3_100_000])
     assert cumulative_distribution(histogram) == {4227: 1, 1073741: 3}
-    assert percentiles_text(histogram, (50.0, 99.0, 99.9), format_percentile) == \
+    assert percentiles_text(histogram, (50.0, 99.0, 99.9)) == \
         "p50=603979.775,p99=1002438.655,p99.9=1002438.655"
 
 
@@ -127,7 +126,7 @@ def test_sub_microsecond_calls_are_recorded_as_one_nanosecond():
 
 
 def test_no_percentiles_configured_gives_an_empty_value():
-    assert percentiles_text(_histogram([5_000]), (), format_percentile) == ""
+    assert percentiles_text(_histogram([5_000]), ()) == ""
 
 
 def test_a_group_of_calls_is_recorded_at_once():
