@@ -642,7 +642,7 @@ DIRECTIVES: list[Directive] = [
     text("unixsocket", **IMMUTABLE),
     number("unixsocketperm", "0", 0, 0o777, octal=True, **IMMUTABLE),
     number("timeout", "0", 0, INT_MAX, **ACTED),
-    number("tcp-keepalive", "300", 0, INT_MAX),
+    number("tcp-keepalive", "300", 0, INT_MAX, **ACTED),
     number("socket-mark-id", "0", 0, UINT_MAX, **IMMUTABLE),
     # -- TLS ----------------------------------------------------------------------------------
     number("tls-port", "0", 0, 65535),

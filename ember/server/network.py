@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from typing import TYPE_CHECKING
 
 from ..protocol.encoder import encode
@@ -31,6 +32,21 @@ def _peer(sockname: object) -> str:
     return f"{sockname}:0"
 
 
+def keep_alive(sock: socket.socket, interval: int) -> None:
+    """tcp-keepalive as Redis sets it on a client's socket (anetKeepAlive): the first probe after
+    `interval` idle seconds, then one every third of it, and the peer is dead after 3 unanswered.
+    Where the platform lacks the timing options, the system's own timings apply; a refused
+    option is ignored, as Redis ignores it, rather than costing the client its connection."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        for option, value in (("TCP_KEEPIDLE", interval), ("TCP_KEEPINTVL", max(interval // 3, 1)),
+                              ("TCP_KEEPCNT", 3)):
+            if (number := getattr(socket, option, None)) is not None:
+                sock.setsockopt(socket.IPPROTO_TCP, number, value)
+    except OSError as error:
+        log.debug("tcp-keepalive not set on a client's socket: %s", error)
+
+
 class ClientProtocol(asyncio.Protocol):
     __slots__ = ("server", "client", "parser", "reply_writer")
 
@@ -47,6 +63,9 @@ class ClientProtocol(asyncio.Protocol):
             transport.write(MAX_CLIENTS_ERROR)
             transport.close()
             return
+        sock = transport.get_extra_info("socket")  # (None from a transport with no socket)
+        if sock is not None and (interval := server.config["tcp-keepalive"]):
+            keep_alive(sock, interval)
         client = Client(server, transport, _peer(transport.get_extra_info("peername")),
                         _peer(transport.get_extra_info("sockname")))
         self.client = client

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 
@@ -400,3 +401,43 @@ def test_timeout_closes_idle_clients_but_not_blocked_ones(ember, r):
         r.config_set("timeout", 0)
         idle.close()
         blocked.close()
+
+
+def server_side_keepalive(server_port: int, client_port: int) -> float | None:
+    """Seconds until the keepalive timer of the server's end of a loopback connection fires
+    (Linux's /proc/net/tcp: timer kind 2, due in clock ticks); None when no such timer runs."""
+    wanted = (f"0100007F:{server_port:04X}", f"0100007F:{client_port:04X}")
+    with open("/proc/net/tcp") as table:
+        for line in table.readlines()[1:]:
+            fields = line.split()
+            if (fields[1], fields[2]) == wanted:
+                kind, due = fields[5].split(":")
+                return int(due, 16) / os.sysconf("SC_CLK_TCK") if kind == "02" else None
+    raise AssertionError(f"no connection from port {client_port} in /proc/net/tcp")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/net/tcp"), reason="reads Linux's /proc/net/tcp")
+@pytest.mark.parametrize("which", ["ember", "redis_server"])
+def test_tcp_keepalive_probes_idle_connections_accepted_after_it_is_set(request, which):
+    """Default 300 s; CONFIG SET applies to connections accepted later; 0 turns it off; a value
+    the kernel refuses leaves keepalive on with its own timings. Redis gives the same answers."""
+    server = request.getfixturevalue(which)
+    admin = server.client(protocol=2)
+
+    def keepalive_of_a_new_connection() -> float | None:
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.sendall(b"PING\r\n")
+            assert sock.recv(64) == b"+PONG\r\n"  # accepted and set up by now
+            return server_side_keepalive(server.port, sock.getsockname()[1])
+
+    try:
+        assert 290 < keepalive_of_a_new_connection() <= 300
+        admin.config_set("tcp-keepalive", 20)
+        assert 10 < keepalive_of_a_new_connection() <= 20
+        admin.config_set("tcp-keepalive", 0)
+        assert keepalive_of_a_new_connection() is None
+        admin.config_set("tcp-keepalive", 40000)  # past Linux's TCP_KEEPIDLE limit: refused
+        assert keepalive_of_a_new_connection() > 300  # on, with the system's idle time
+    finally:
+        admin.config_set("tcp-keepalive", 300)
+        admin.close()
