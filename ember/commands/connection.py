@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from ..protocol.encoder import SetReply, Verbatim
 from ..protocol.errors import OUT_OF_RANGE_DB, SYNTAX, WRONGPASS, CommandError
+from ..server.blocking import timeout_ms
 from ..server.client import NO_REPLY
 from ..server.tracking import TrackingState
 from .server_admin import declare_help, subcommand_syntax_error
@@ -380,11 +381,10 @@ def client_pause(client: Client, args: list[bytes]):
         mode = args[3].lower().decode("utf-8", "replace")
         if mode not in ("write", "all"):
             raise CommandError("ERR CLIENT PAUSE mode must be WRITE or ALL")
-    timeout_ms = parse_int(args[2], "ERR timeout is not an integer or out of range")
-    if timeout_ms < 0:
-        raise CommandError("ERR timeout is negative")
     server = client.server
-    server.pause_clients(mode, server.clock_ms() + timeout_ms if timeout_ms else 0)
+    now = server.clock_ms()
+    millis = timeout_ms(args[2], unit_seconds=False, now_ms=now)
+    server.pause_clients(mode, now + millis if millis else 0)
     return "OK"
 
 

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 from ..keyspace.hashes import Hash, hash_limits
 from ..protocol.errors import OVERFLOW, SYNTAX, CommandError, wrong_arity
+from ..protocol.long_double import add_long_doubles, format_long_double, parse_long_double
 from ..server.propagate import propagate_as
 from .sets import parse_signed_count, remove_elements, scan_collection
-from .strings import add_long_doubles, format_long_double, parse_long_double
 from .table import command, parse_int
 
 if TYPE_CHECKING:

@@ -29,7 +29,7 @@ from ..keyspace.streams import (
 )
 from ..protocol.encoder import NULL_ARRAY
 from ..protocol.errors import SYNTAX, CommandError, wrong_arity
-from ..server.blocking import parse_timeout
+from ..server.blocking import timeout_ms
 from ..server.propagate import propagate_as
 from .server_admin import declare_help, subcommand_syntax_error
 from .table import command, container, parse_int
@@ -398,11 +398,7 @@ class ReadRequest:
 
 def _parse_block_timeout(client: Client, raw: bytes) -> int:
     """BLOCK's milliseconds, with Redis's errors (0 = forever)."""
-    milliseconds = parse_int(raw, "ERR timeout is not an integer or out of range")
-    parse_timeout(raw, unit_seconds=False)  # the negative-timeout error
-    if milliseconds > _INT64_MAX - client.server.clock_ms():
-        raise CommandError("ERR timeout is out of range")
-    return milliseconds
+    return timeout_ms(raw, unit_seconds=False, now_ms=client.server.clock_ms())
 
 
 def _parse_read(client: Client, args: list[bytes], group_mode: bool) -> ReadRequest:

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 from ..commands.table import TABLE
 from ..protocol.encoder import NULL_ARRAY
 from ..protocol.errors import CommandError
-from ..protocol.numbers import C_SPACES, c_strtod, parse_int
+from ..protocol.long_double import INF, parse_long_double, round_long_double
+from ..protocol.numbers import parse_int
 from .client import NO_REPLY, NoReply
 from .listening import PerDatabaseListener
 
@@ -40,23 +41,23 @@ PLAIN_TIMEOUT_MAX = 16  # characters: under 10**15 seconds, whose deadline fits 
 
 
 def parse_timeout(raw: bytes, unit_seconds: bool = True, now_ms: int | None = None) -> float:
-    """A blocking timeout in seconds, parsed as Redis does (0 means forever).
+    """A blocking timeout in seconds, parsed as Redis does (0 means forever): see timeout_ms."""
+    if unit_seconds and len(raw) < PLAIN_TIMEOUT_MAX and raw.isdigit():
+        # The usual "1": whole seconds are exact in any float type, and so short a number can
+        # neither be negative nor push the deadline past a long long.
+        return float(raw)
+    return timeout_ms(raw, unit_seconds, now_ms) / 1000.0
 
-    Seconds are a long double (strtold rules: hex, inf, no surrounding spaces) rounded up to
-    whole milliseconds; XREAD's BLOCK is integer milliseconds. The deadline must fit in a long long.
+
+def timeout_ms(raw: bytes, unit_seconds: bool = True, now_ms: int | None = None) -> int:
+    """A timeout in milliseconds, as Redis's getTimeoutFromObjectOrReply reads it (0: none).
+
+    Seconds are a long double (string2ld: hex, inf, no surrounding spaces, the 80-bit range)
+    turned into milliseconds in long double and rounded up; XREAD's BLOCK and CLIENT PAUSE are
+    integer milliseconds. The deadline (now plus the timeout) must fit in a long long.
     """
     if unit_seconds:
-        if len(raw) < PLAIN_TIMEOUT_MAX and raw.replace(b".", b"", 1).isdigit():
-            # The usual "1" or "0.5": strtod reads a plain decimal as float() does, and one this
-            # short can neither be negative nor push the deadline past a long long.
-            return math.ceil(float(raw) * 1000) / 1000.0
-        value, consumed, out_of_range = c_strtod(raw)
-        if not raw or raw[:1] in C_SPACES or consumed != len(raw) or out_of_range or value != value:
-            raise CommandError("ERR timeout is not a float or out of range")
-        if value * 1000 > LLONG_MAX:
-            raise CommandError("ERR timeout is out of range")
-        # C turns -inf into LLONG_MIN, which is negative; ceil() of it would raise here
-        millis = -1 if value == -math.inf else math.ceil(value * 1000)
+        millis = long_double_millis(raw)
     else:
         millis = parse_int(raw, "ERR timeout is not an integer or out of range")
     if millis < 0:
@@ -65,7 +66,18 @@ def parse_timeout(raw: bytes, unit_seconds: bool = True, now_ms: int | None = No
         now_ms = time.time_ns() // 1_000_000
     if millis > LLONG_MAX - now_ms:
         raise CommandError("ERR timeout is out of range")
-    return millis / 1000.0
+    return millis
+
+
+def long_double_millis(raw: bytes) -> int:
+    """ceill(seconds * 1000) in long double, as Redis's getTimeoutFromObjectOrReply."""
+    seconds = parse_long_double(raw, "ERR timeout is not a float or out of range")
+    if seconds == -INF:
+        return -1  # C turns -inf into LLONG_MIN: negative
+    millis = round_long_double(seconds * 1000) if seconds != INF else INF
+    if millis > LLONG_MAX:
+        raise CommandError("ERR timeout is out of range")
+    return math.ceil(millis)
 
 
 class Waiter:

@@ -296,6 +296,12 @@ def test_pause_errors(r):
         r.execute_command("CLIENT", "PAUSE", 10, "READ")
     with pytest.raises(redis.ResponseError, match="^timeout is negative$"):
         r.execute_command("CLIENT", "PAUSE", -1)
+    with pytest.raises(redis.ResponseError, match="^timeout is not an integer or out of range$"):
+        r.execute_command("CLIENT", "PAUSE", "1.5")
+    # A deadline past a long long is refused (Redis 7.2), not a pause that never ends
+    with pytest.raises(redis.ResponseError, match="^timeout is out of range$"):
+        r.execute_command("CLIENT", "PAUSE", 2**63 - 1, "ALL")
+    assert r.ping()
 
 
 def test_unblock_of_a_client_that_is_not_blocked(ember, r):

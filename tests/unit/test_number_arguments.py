@@ -1,6 +1,7 @@
-"""Number arguments. Sorted-set scores and blocking timeouts: the plain-decimal fast paths of
-`parse_score` and `parse_timeout` must answer exactly as C's strtod rules (`c_strtod`) do for
-every text, including the forms the fast paths leave to the full parser. Integers:
+"""Number arguments. Sorted-set scores: the plain-decimal fast path of `parse_score` must answer
+exactly as C's strtod rules (`c_strtod`) do for every text, including the forms it leaves to the
+full parser. Blocking timeouts: `parse_timeout`'s whole-seconds fast path must answer as its
+long double route (strtold's rules, tested against Redis through INCRBYFLOAT). Integers:
 `parse_int` must accept exactly what Redis's string2ll accepts."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from ember.commands.zsets import parse_score
 from ember.protocol.errors import CommandError
 from ember.protocol.numbers import C_SPACES, c_strtod, parse_int
-from ember.server.blocking import parse_timeout
+from ember.server.blocking import long_double_millis, parse_timeout
 
 NOT_FLOAT = "ERR value is not a valid float"
 TIMEOUT_NOT_FLOAT = "ERR timeout is not a float or out of range"
@@ -67,29 +68,29 @@ def test_negative_zero_score_keeps_its_sign():
     assert math.copysign(1.0, parse_score(b"-0")) == -1.0
 
 
-def strtod_timeout(raw: bytes) -> float:
-    """Seconds as BLPOP & co read them: one strtod number, rounded up to whole milliseconds."""
-    value, consumed, out_of_range = c_strtod(raw)
-    if not raw or raw[:1] in C_SPACES or consumed != len(raw) or out_of_range or value != value:
-        raise CommandError(TIMEOUT_NOT_FLOAT)
-    if value * 1000 > 2**63 - 1:
-        raise CommandError("ERR timeout is out of range")
-    if value == -math.inf or math.ceil(value * 1000) < 0:
+def long_double_timeout(raw: bytes) -> float:
+    """Seconds as BLPOP & co read them, by the full route alone: string2ld, milliseconds
+    in long double rounded up."""
+    millis = long_double_millis(raw)
+    if millis < 0:
         raise CommandError("ERR timeout is negative")
-    return math.ceil(value * 1000) / 1000.0
+    return millis / 1000.0
 
 
 @settings(max_examples=2000)
 @given(numeric_text)
 @example(b"9" * 15)
 @example(b"0.0001")
-def test_timeout_agrees_with_strtod(raw):
-    assert outcome(parse_timeout, raw) == outcome(strtod_timeout, raw)
+@example(b"007")
+def test_timeout_fast_path_agrees_with_long_double_route(raw):
+    assert outcome(parse_timeout, raw) == outcome(long_double_timeout, raw)
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
     (b"1", 1.0), (b"0", 0.0), (b"0.5", 0.5), (b"0.0001", 0.001), (b"1.", 1.0), (b".25", 0.25),
     (b"0x10", 16.0), (b"999999999999999", 999999999999999.0),
+    # Beyond a double's range but within a long double's (Redis reads timeouts with strtold)
+    (b"1e-400", 0.001), (b"-1e-400", 0.0), (b"-0.0001", 0.0),
 ])
 def test_timeout_values(raw, expected):
     assert parse_timeout(raw) == expected
@@ -99,6 +100,8 @@ def test_timeout_values(raw, expected):
     (b"-1", "ERR timeout is negative"), (b".", TIMEOUT_NOT_FLOAT), (b"1.2.3", TIMEOUT_NOT_FLOAT),
     (b" 1", TIMEOUT_NOT_FLOAT), (b"", TIMEOUT_NOT_FLOAT), (b"1e300", "ERR timeout is out of range"),
     (b"inf", "ERR timeout is out of range"), (b"-inf", "ERR timeout is negative"),
+    (b"1e400", "ERR timeout is out of range"), (b"1.7976931348623159e308", "ERR timeout is out of range"),
+    (b"-1e400", "ERR timeout is negative"), (b"1e-5000", TIMEOUT_NOT_FLOAT), (b"nan", TIMEOUT_NOT_FLOAT),
 ])
 def test_timeout_errors(raw, error):
     with pytest.raises(CommandError, match=error):
