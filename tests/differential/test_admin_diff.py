@@ -284,6 +284,13 @@ def test_info_section_has_every_redis_field_in_order(diff, section):
     assert positions == sorted(positions)
 
 
+def test_memory_stats_has_redis_field_names_in_order(diff):
+    """The names monitoring tools read (values are each server's own). No keys here, so no
+    db.N entries, whose counts would differ."""
+    redis_names, ember_names = (decode(raw)[::2] for raw in diff.both("MEMORY", "STATS"))
+    assert ember_names == redis_names
+
+
 def test_info_sections_are_case_insensitive_and_combine(diff):
     redis_sections, ember_sections = (list(_info_sections(raw)) for raw in diff.both("INFO", "CPU", "Server"))
     assert ember_sections == redis_sections == ["Server", "CPU"]
