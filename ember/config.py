@@ -1042,13 +1042,24 @@ class Config:
             user_lines = self.describe_users() if self.describe_users is not None else self.default_user_lines()
         _replace_file(path, rewrite_config_text(self, old_text, user_lines))
 
+    def default_user(self) -> tuple[list[str], list[str]]:
+        """The default user's flags and password hashes (requirepass's SHA-256, if set)."""
+        password = self.values["requirepass"]
+        if not password:
+            return ["on", "nopass", "sanitize-payload"], []
+        return ["on", "sanitize-payload"], [hashlib.sha256(password.encode("utf-8", "surrogateescape")).hexdigest()]
+
+    def default_user_rules(self) -> str:
+        """The default user as Redis 7.2 describes it (ACL LIST, CONFIG REWRITE): its flags, its
+        passwords, then its rights (every key, channel and command)."""
+        flags, hashes = self.default_user()
+        return " ".join([*flags, *(f"#{digest}" for digest in hashes), "~* &* +@all"])
+
     def default_user_lines(self) -> list[str]:
         """`user` lines for CONFIG REWRITE when no ACL module describes the users: the default
         user as Redis 7.2 describes it and the users declared in the config file, in name order
         (Redis walks its sorted user tree)."""
-        password = self.values["requirepass"]
-        secret = "#" + hashlib.sha256(password.encode("utf-8", "surrogateescape")).hexdigest() if password else "nopass"
-        users = {"default": f"on {secret} sanitize-payload ~* &* +@all"}
+        users = {"default": self.default_user_rules()}
         users.update((words[0], " ".join(words[1:])) for words in self.users if words[0] != "default")
         return [f"user {name} {rules}" for name, rules in sorted(users.items(), key=lambda item: item[0].encode())]
 

@@ -59,12 +59,18 @@ def quit_(client: Client, args: list[bytes]):
     return "OK"
 
 
-def check_password(client: Client, username: bytes, password: bytes) -> None:
-    """Authenticate as `username` (only 'default' until ACL users exist) or raise WRONGPASS."""
-    required = client.server.config["requirepass"].encode()
+def check_password(client: Client, command_name: bytes, username: bytes, password: bytes) -> None:
+    """Authenticate as `username` (only 'default' until ACL users exist) or raise WRONGPASS, with
+    the denial in ACL LOG under the command's name as sent."""
+    server = client.server
+    required = server.config["requirepass"].encode()
     if username != b"default" or not required or not hmac.compare_digest(password, required):
         if username == b"default" and not required:
             return  # the default user has nopass while requirepass is empty
+        server.stats.acl_access_denied_auth += 1
+        client.last_command = command_name.lower().decode("utf-8", "replace")  # as Redis's entry shows it
+        server.acl_log.add(client, "auth", command_name.decode("utf-8", "replace"), username.decode("utf-8", "replace"),
+                           server.config["acllog-max-len"])
         raise CommandError(WRONGPASS)
     client.authenticated = True
     client.user = "default"
@@ -81,7 +87,7 @@ def auth(client: Client, args: list[bytes]):
             "ERR AUTH <password> called without any password configured for the default user. "
             "Are you sure your configuration is correct?")
     username, password = (b"default", args[1]) if len(args) == 2 else (args[1], args[2])
-    check_password(client, username, password)
+    check_password(client, args[0], username, password)
     return "OK"
 
 
@@ -104,7 +110,7 @@ def hello(client: Client, args: list[bytes]):
         option = args[index].lower()
         remaining = len(args) - index - 1
         if option == b"auth" and remaining >= 2:
-            check_password(client, args[index + 1], args[index + 2])
+            check_password(client, args[0], args[index + 1], args[index + 2])
             index += 3
         elif option == b"setname" and remaining >= 1:
             name = args[index + 1]

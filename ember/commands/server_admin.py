@@ -353,7 +353,7 @@ def _stats_section(server: Server) -> Fields:
         ("eventloop_duration_cmd_sum", sum(cmd.nsec for cmd in TABLE.all()) // 1000),
         ("instantaneous_eventloop_cycles_per_sec", 0),
         ("instantaneous_eventloop_duration_usec", 0),
-        ("acl_access_denied_auth", 0),
+        ("acl_access_denied_auth", stats.acl_access_denied_auth),
         ("acl_access_denied_cmd", 0),
         ("acl_access_denied_key", 0),
         ("acl_access_denied_channel", 0),

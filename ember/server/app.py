@@ -18,6 +18,7 @@ from ..config import Config
 from ..keyspace.database import ChangeListener, Database
 from ..protocol.errors import CommandError
 from ..scripting.lua import ScriptEngine
+from .acl_log import AclLog
 from .blocking import BlockingManager
 from .client_eviction import ClientEviction
 from .memory import Memory
@@ -41,6 +42,7 @@ class Server:
         self.clients: dict[int, Client] = {}
         self.monitors: list[Client] = []
         self.stats = Stats()
+        self.acl_log = AclLog()
         self.dirty = 0
         self.start_time = time.time()
         self.start_monotonic = time.monotonic()

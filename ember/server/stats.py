@@ -39,6 +39,7 @@ class Stats:
     total_writes_processed: int = 0
     client_query_buffer_limit_disconnections: int = 0
     client_output_buffer_limit_disconnections: int = 0
+    acl_access_denied_auth: int = 0
     errors: dict[str, int] = field(default_factory=dict)  # errorstats: code -> count
     # instantaneous_ops_per_sec: (time, total commands) samples taken by cron
     ops_samples: deque = field(default_factory=lambda: deque(maxlen=16))

@@ -563,8 +563,8 @@ def test_rewrite_writes_users_and_save_when_snapshots_are_off(tmp_path, monkeypa
     assert 'save ""' in text.split("\n")
     assert text.endswith("user alice on nopass\nuser default on nopass sanitize-payload ~* &* +@all\n")
     config.apply("requirepass", ["pw"])
-    assert "user default on #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 " \
-        "sanitize-payload ~* &* +@all" in config.default_user_lines()
+    assert "user default on sanitize-payload #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 " \
+        "~* &* +@all" in config.default_user_lines()  # flags, then passwords, as ACLDescribeUser
 
 
 def test_rewrite_replaces_the_file(tmp_path, monkeypatch):
