@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from ..config import DIRECTIVE_INDEX, ConfigError, ConfigSetError
 from ..protocol.errors import SYNTAX, CommandError
+from .connection import REDACTED
 from .server_admin import declare_help, is_local_client
 from .table import TABLE, command, container
 
@@ -75,7 +76,7 @@ def _redact_sensitive_values(args: list[bytes]) -> None:
     for index in range(2, len(args) - 1, 2):
         directive = DIRECTIVE_INDEX.get(_decode(args[index]).lower())
         if directive is not None and directive.sensitive:
-            args[index + 1] = b"(redacted)"
+            args[index + 1] = REDACTED
 
 
 def _protected_configs_allowed(client: Client) -> bool:

@@ -59,6 +59,9 @@ def quit_(client: Client, args: list[bytes]):
     return "OK"
 
 
+REDACTED = b"(redacted)"  # what MONITOR and SLOWLOG show in place of credentials
+
+
 def check_password(client: Client, command_name: bytes, username: bytes, password: bytes) -> None:
     """Authenticate as `username` (only 'default' until ACL users exist) or raise WRONGPASS, with
     the denial in ACL LOG under the command's name as sent."""
@@ -82,11 +85,12 @@ def check_password(client: Client, command_name: bytes, username: bytes, passwor
 def auth(client: Client, args: list[bytes]):
     if len(args) > 3:
         raise CommandError("ERR syntax error")
+    username, password = (b"default", args[1]) if len(args) == 2 else (args[1], args[2])
+    args[1:] = [REDACTED] * (len(args) - 1)  # as Redis: MONITOR and SLOWLOG never see them
     if len(args) == 2 and not client.server.config["requirepass"]:
         raise CommandError(
             "ERR AUTH <password> called without any password configured for the default user. "
             "Are you sure your configuration is correct?")
-    username, password = (b"default", args[1]) if len(args) == 2 else (args[1], args[2])
     check_password(client, args[0], username, password)
     return "OK"
 
@@ -110,7 +114,9 @@ def hello(client: Client, args: list[bytes]):
         option = args[index].lower()
         remaining = len(args) - index - 1
         if option == b"auth" and remaining >= 2:
-            check_password(client, args[0], args[index + 1], args[index + 2])
+            username, password = args[index + 1], args[index + 2]
+            args[index + 1] = args[index + 2] = REDACTED
+            check_password(client, args[0], username, password)
             index += 3
         elif option == b"setname" and remaining >= 1:
             name = args[index + 1]

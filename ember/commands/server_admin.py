@@ -945,6 +945,8 @@ declare_help("latency", _LATENCY_HELP, since="2.8.13")
 @command("monitor", 1, flags=ADMIN_FLAGS, group=GROUP, since="1.0.0",
          summary="Listens for all requests received by the server in real-time.")
 def monitor(client: Client, args: list[bytes]):
+    if client.in_exec:  # a transaction may not block or stream (Redis's DENY BLOCKING clients)
+        raise CommandError("ERR MONITOR isn't allowed for DENY BLOCKING client")
     if client.monitor:
         return NO_REPLY  # Redis ignores MONITOR from a client that already monitors
     client.server.add_monitor(client)

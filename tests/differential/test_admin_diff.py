@@ -403,6 +403,25 @@ def test_monitor_lines_match(redis_server, ember):
     assert lines[1][0] == b'[0 addr] "ECHO" "a \\"quoted\\"\\n\\x01 arg"\r\n'
 
 
+def test_monitor_and_slowlog_never_show_credentials(diff, redis_server, ember):
+    lines = []
+    for port in (redis_server.port, ember.port):
+        watcher, talker = RawConnection(port), RawConnection(port)
+        assert watcher.call("MONITOR") == b"+OK\r\n"
+        talker.call("AUTH", "s3cret")
+        talker.call("AUTH", "nosuch", "s3cret")
+        talker.call("HELLO", "2", "AUTH", "nosuch", "s3cret", "SETNAME", "n")
+        lines.append([re.sub(rb"^\+\d+\.\d{6} \[[^\]]+\] ", b"", watcher.read_reply()) for _ in range(3)])
+        watcher.close()
+        talker.close()
+    assert lines[1] == lines[0] == [b'"AUTH" "(redacted)"\r\n', b'"AUTH" "(redacted)" "(redacted)"\r\n',
+                                    b'"HELLO" "2" "AUTH" "(redacted)" "(redacted)" "SETNAME" "n"\r\n']
+
+
+def test_monitor_is_refused_inside_a_transaction(diff):
+    diff.check_pipeline([("MULTI",), ("MONITOR",), ("EXEC",)])
+
+
 def test_shutdown_abort_does_not_stop(diff, ember):
     diff.check("SHUTDOWN", "ABORT")
     wait_until(lambda: ember.client().ping(), message="ember still answering")
