@@ -71,7 +71,6 @@ def check_password(client: Client, command_name: bytes, username: bytes, passwor
         if username == b"default" and not required:
             return  # the default user has nopass while requirepass is empty
         server.stats.acl_access_denied_auth += 1
-        client.last_command = command_name.lower().decode("utf-8", "replace")  # as Redis's entry shows it
         server.acl_log.add(client, "auth", command_name.decode("utf-8", "replace"), username.decode("utf-8", "replace"),
                            server.config["acllog-max-len"])
         raise CommandError(WRONGPASS)
@@ -241,7 +240,6 @@ def client_setinfo(client: Client, args: list[bytes]):
          summary="Lists open connections.",
          complexity="O(N) where N is the number of client connections")
 def client_list(client: Client, args: list[bytes]):
-    client.last_command = "client|list"  # Redis shows the running command in its own line
     clients = client.server.clients
     if len(args) == 2:
         return client_lines(clients.values())
@@ -258,7 +256,6 @@ def client_list(client: Client, args: list[bytes]):
 @command("client|info", 2, flags=CLIENT_FLAGS, acl="connection", group=GROUP, since="6.2.0",
          summary="Returns information about the connection.", complexity="O(1)")
 def client_info(client: Client, args: list[bytes]):
-    client.last_command = "client|info"
     return client_lines([client])
 
 

@@ -121,6 +121,7 @@ def execute(client: Client, args: list[bytes]) -> Any:
         cmd = resolve(args)  # the usual command is one dict get; anything else resolves in full
         if cmd.__class__ is CommandError:
             return _unresolved(client, args, cmd)
+    client.last_command = cmd.name  # as Redis's lastcmd: set before the checks, kept through EXEC and scripts
     server = client.server
     tx = client.tx
     if tx is not None or not client.authenticated or server.write_error is not None or server.memory.limit or \
@@ -239,6 +240,7 @@ def queue_lean(client: Client, pending: deque[list[bytes]], queueable: Mapping[b
         if cmd is None or len(args) not in cmd.argc or (memory.limit and not memory.admits(client, cmd)):
             pending.appendleft(args)
             return
+        client.last_command = cmd.name
         tx.queue(client, cmd, args)  # type: ignore[union-attr]
         append(QUEUED)
 
@@ -272,6 +274,7 @@ def run_lean(client: Client, pending: deque[list[bytes]], lean: Mapping[bytes, C
             pending.appendleft(args)
             break
         if observed:
+            client.last_command = cmd.name
             reply = call(client, cmd, args)
             if propagator.pending:
                 propagator.flush()
@@ -281,6 +284,7 @@ def run_lean(client: Client, pending: deque[list[bytes]], lean: Mapping[bytes, C
                     start = _account(client, timed, calls, start, timed_args)
                 timed, timed_args, calls = cmd, args, 0
                 limit = group_limit if cmd.constant_time else 1
+                client.last_command = cmd.name  # (a group is calls of one command)
             calls += 1
             try:
                 reply = cmd.handler(client, args)
@@ -337,7 +341,6 @@ def _account(client: Client, cmd: Command, calls: int, start: int, args: list[by
     server = client.server
     if server.latency_tracking:  # each call of a group as the group's mean
         record_latency(cmd.latency, duration_ns // calls, calls)
-    client.last_command = cmd.name
     if duration_ns >= server.notable_call_ns:
         after_notable_call(client, cmd, args, duration_ns // 1000)
     return end

@@ -418,6 +418,19 @@ def test_monitor_and_slowlog_never_show_credentials(diff, redis_server, ember):
                                     b'"HELLO" "2" "AUTH" "(redacted)" "(redacted)" "SETNAME" "n"\r\n']
 
 
+def test_client_info_names_the_top_level_command(diff):
+    """CLIENT LIST/INFO's cmd= is the command the client sent (Redis's lastcmd): EXEC while its
+    queued commands run, EVAL while its script's calls run."""
+    def cmd_field(raw: bytes) -> list[bytes]:
+        return re.findall(rb"cmd=(\S+)", raw)
+
+    transaction = [("MULTI",), ("GET", "k"), ("CLIENT", "INFO"), ("EXEC",)]
+    in_exec = [cmd_field(connection.pipeline(transaction)[3]) for connection in (diff.redis, diff.ember)]
+    assert in_exec[1] == in_exec[0] == [b"exec"]
+    diff.check("EVAL", "redis.call('get', 'k') return redis.call('client', 'info')", 0, normalize=cmd_field)
+    diff.check("CLIENT", "INFO", normalize=cmd_field)
+
+
 def test_monitor_is_refused_inside_a_transaction(diff):
     diff.check_pipeline([("MULTI",), ("MONITOR",), ("EXEC",)])
 
